@@ -1,0 +1,508 @@
+/*
+ * cfg.c - the config parser shared by the module and the admin tool.
+ */
+#include "cfg.h"
+
+#include "safefile.h"
+#include "secret.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum key_type {
+    KT_STRING, /* any non-empty text */
+    KT_PATH,   /* an absolute path */
+    KT_URL,    /* https:// URL */
+    KT_LONG,   /* integer in [min, max] */
+    KT_ENUM,   /* one of names[], stored as its index */
+    KT_BOOL,   /* yes/no/true/false/1/0 */
+};
+
+#define KF_SECRET 0x1   /* never a module argument, never shown */
+#define KF_REQUIRED 0x2 /* must be set */
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    long min, max;
+    const char *const *names; /* KT_ENUM: NULL-terminated */
+    unsigned int flags;
+};
+
+static const char *const failmode_names[] = {"closed", "open", NULL};
+static const char *const unmapped_names[] = {"deny", "ignore", NULL};
+static const char *const language_names[] = {
+    "default", "zh_CN", "zh_HK", "en", "ja", "th", "es", NULL};
+
+#define OFF(m) offsetof(struct eotp_cfg, m)
+
+static const struct key keys[] = {
+    {"api_url", KT_URL, OFF(api_url), 0, 0, NULL, 0},
+    {"dev_key", KT_STRING, OFF(dev_key), 0, 0, NULL,
+     KF_SECRET | KF_REQUIRED},
+    {"dev_secret", KT_STRING, OFF(dev_secret), 0, 0, NULL,
+     KF_SECRET | KF_REQUIRED},
+    {"ca_file", KT_PATH, OFF(ca_file), 0, 0, NULL, 0},
+    {"template_id", KT_STRING, OFF(template_id), 1, 128, NULL, KF_REQUIRED},
+    {"language", KT_STRING, OFF(language), 0, 0, language_names, 0},
+    {"user_map", KT_PATH, OFF(user_map), 0, 0, NULL, 0},
+    {"state_dir", KT_PATH, OFF(state_dir), 0, 0, NULL, 0},
+    {"proxy", KT_STRING, OFF(proxy), 0, 0, NULL, 0},
+    {"failmode", KT_ENUM, OFF(failmode), 0, 0, failmode_names, 0},
+    {"unmapped", KT_ENUM, OFF(unmapped), 0, 0, unmapped_names, 0},
+    {"connect_timeout", KT_LONG, OFF(connect_timeout), 1, 60, NULL, 0},
+    {"timeout", KT_LONG, OFF(timeout), 1, 120, NULL, 0},
+    {"deadline", KT_LONG, OFF(deadline), 1, 600, NULL, 0},
+    {"max_attempts", KT_LONG, OFF(max_attempts), 1, 10, NULL, 0},
+    {"debug", KT_BOOL, OFF(debug), 0, 0, NULL, 0},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static char **str_field(struct eotp_cfg *cfg, const struct key *k)
+{
+    return (char **)(void *)((char *)cfg + k->offset);
+}
+
+static const char *str_value(const struct eotp_cfg *cfg, const struct key *k)
+{
+    return *(char *const *)(const void *)((const char *)cfg + k->offset);
+}
+
+static const struct key *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strcmp(keys[i].name, name) == 0) {
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+int eotp_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    long v;
+
+    if (s == NULL || *s == '\0' || *s == ' ' || *s == '+') {
+        return EOTP_E_CONFIG;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        return EOTP_E_CONFIG;
+    }
+    *out = v;
+    return EOTP_OK;
+}
+
+static int set_string(char **field, const char *value, bool secret)
+{
+    char *copy = strdup(value);
+
+    if (copy == NULL) {
+        return EOTP_E_NOMEM;
+    }
+    if (secret) {
+        eotp_str_wipe_free(*field);
+    } else {
+        free(*field);
+    }
+    *field = copy;
+    return EOTP_OK;
+}
+
+int eotp_cfg_init(struct eotp_cfg *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->api_url = strdup(EOTP_DEFAULT_API_URL);
+    cfg->language = strdup("default");
+    cfg->user_map = strdup(EOTP_DEFAULT_USER_MAP);
+    cfg->state_dir = strdup(EOTP_DEFAULT_STATE_DIR);
+    cfg->failmode = EOTP_FAIL_CLOSED;
+    cfg->unmapped = EOTP_UNMAPPED_DENY;
+    cfg->connect_timeout = 5;
+    cfg->timeout = 15;
+    cfg->deadline = 30;
+    cfg->max_attempts = 3;
+    if (cfg->api_url == NULL || cfg->language == NULL ||
+        cfg->user_map == NULL || cfg->state_dir == NULL) {
+        eotp_cfg_free(cfg);
+        return EOTP_E_NOMEM;
+    }
+    return EOTP_OK;
+}
+
+void eotp_cfg_free(struct eotp_cfg *cfg)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        char **f;
+
+        if (k->type != KT_STRING && k->type != KT_PATH && k->type != KT_URL) {
+            continue;
+        }
+        f = str_field(cfg, k);
+        if ((k->flags & KF_SECRET) != 0) {
+            eotp_str_wipe_free(*f);
+        } else {
+            free(*f);
+        }
+        *f = NULL;
+    }
+}
+
+static bool has_ctl(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+        strcmp(v, "1") == 0) {
+        *out = true;
+        return EOTP_OK;
+    }
+    if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+        strcmp(v, "0") == 0) {
+        *out = false;
+        return EOTP_OK;
+    }
+    return EOTP_E_CONFIG;
+}
+
+static int enum_index(const char *const *names, const char *v)
+{
+    for (int i = 0; names[i] != NULL; i++) {
+        if (strcmp(names[i], v) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
+                 bool from_arg, const char *where,
+                 const struct eotp_logger *lg)
+{
+    const struct key *k = find_key(key);
+    char safe_key[EOTP_FIELD_MAX];
+    long n = 0;
+    bool b = false;
+    int idx;
+    size_t len = strlen(value);
+
+    if (k == NULL) {
+        eotp_log(lg, LOG_ERR, "config: unknown key at %s key=%s", where,
+                 eotp_sanitize(safe_key, sizeof(safe_key), key, true));
+        return EOTP_E_CONFIG;
+    }
+    if (from_arg && (k->flags & KF_SECRET) != 0) {
+        eotp_log(lg, LOG_ERR,
+                 "config: %s may only be set in the config file, not as a "
+                 "module argument",
+                 k->name);
+        return EOTP_E_CONFIG;
+    }
+    if (len == 0 || has_ctl(value)) {
+        eotp_log(lg, LOG_ERR, "config: empty or unprintable value at %s key=%s",
+                 where, k->name);
+        return EOTP_E_CONFIG;
+    }
+    switch (k->type) {
+    case KT_STRING:
+        if (k->max > 0 && (len < (size_t)k->min || len > (size_t)k->max)) {
+            eotp_log(lg, LOG_ERR,
+                     "config: value of %s at %s must be %ld to %ld "
+                     "characters",
+                     k->name, where, k->min, k->max);
+            return EOTP_E_CONFIG;
+        }
+        if (k->names != NULL && enum_index(k->names, value) < 0) {
+            eotp_log(lg, LOG_ERR, "config: bad value for %s at %s", k->name,
+                     where);
+            return EOTP_E_CONFIG;
+        }
+        return set_string(str_field(cfg, k), value,
+                          (k->flags & KF_SECRET) != 0);
+    case KT_PATH:
+        if (value[0] != '/') {
+            eotp_log(lg, LOG_ERR,
+                     "config: %s at %s must be an absolute path", k->name,
+                     where);
+            return EOTP_E_CONFIG;
+        }
+        return set_string(str_field(cfg, k), value, false);
+    case KT_URL:
+        if (strncasecmp(value, "https://", 8) != 0 || value[8] == '\0' ||
+            strchr(value, ' ') != NULL) {
+            eotp_log(lg, LOG_ERR,
+                     "config: %s at %s must be an https:// URL", k->name,
+                     where);
+            return EOTP_E_CONFIG;
+        }
+        return set_string(str_field(cfg, k), value, false);
+    case KT_LONG:
+        if (eotp_parse_long(value, k->min, k->max, &n) != EOTP_OK) {
+            eotp_log(lg, LOG_ERR,
+                     "config: %s at %s must be a whole number from %ld to "
+                     "%ld",
+                     k->name, where, k->min, k->max);
+            return EOTP_E_CONFIG;
+        }
+        *(long *)(void *)((char *)cfg + k->offset) = n;
+        return EOTP_OK;
+    case KT_ENUM:
+        idx = enum_index(k->names, value);
+        if (idx < 0) {
+            eotp_log(lg, LOG_ERR, "config: bad value for %s at %s", k->name,
+                     where);
+            return EOTP_E_CONFIG;
+        }
+        *(int *)(void *)((char *)cfg + k->offset) = idx;
+        return EOTP_OK;
+    case KT_BOOL:
+        if (parse_bool(value, &b) != EOTP_OK) {
+            eotp_log(lg, LOG_ERR,
+                     "config: %s at %s must be yes or no", k->name, where);
+            return EOTP_E_CONFIG;
+        }
+        *(bool *)(void *)((char *)cfg + k->offset) = b;
+        return EOTP_OK;
+    }
+    return EOTP_E_INTERNAL;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
+        *--e = '\0';
+    }
+    return s;
+}
+
+int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
+                       const struct eotp_logger *lg)
+{
+    char why[160];
+    char safe_path[EOTP_FIELD_MAX];
+    char where[EOTP_FIELD_MAX + 16];
+    char *buf = NULL;
+    size_t len = 0;
+    unsigned int lineno = 0;
+    int r;
+    bool seen[NKEYS];
+    char *line;
+    char *next;
+
+    memset(seen, 0, sizeof(seen));
+    eotp_sanitize(safe_path, sizeof(safe_path), path, true);
+    r = eotp_safefile_read(path, EOTP_SF_SECRET, EOTP_CONF_MAX_SIZE, &buf,
+                           &len, why, sizeof(why));
+    if (r != EOTP_OK) {
+        eotp_log(lg, r == EOTP_E_FILE ? LOG_ERR : LOG_ALERT,
+                 "config: refusing file=%s reason=\"%s\"", safe_path, why);
+        return r;
+    }
+    if (memchr(buf, '\0', len) != NULL) {
+        eotp_log(lg, LOG_ALERT, "config: refusing file=%s reason=\"NUL byte\"",
+                 safe_path);
+        r = EOTP_E_CONFIG;
+        goto out;
+    }
+    for (line = buf; line != NULL && *line != '\0'; line = next) {
+        char *eq;
+        char *key;
+        char *value;
+        const struct key *k;
+
+        lineno++;
+        next = strchr(line, '\n');
+        if (next != NULL) {
+            *next++ = '\0';
+        }
+        (void)snprintf(where, sizeof(where), "%s:%u", safe_path, lineno);
+        line = trim(line);
+        if (*line == '\0' || *line == '#') {
+            continue;
+        }
+        eq = strchr(line, '=');
+        if (eq == NULL) {
+            eotp_log(lg, LOG_ERR,
+                     "config: expected key = value at %s", where);
+            r = EOTP_E_CONFIG;
+            goto out;
+        }
+        *eq = '\0';
+        key = trim(line);
+        value = trim(eq + 1);
+        k = find_key(key);
+        if (k != NULL) {
+            if (seen[k - keys]) {
+                eotp_log(lg, LOG_ERR,
+                         "config: key %s given twice at %s", k->name,
+                         where);
+                r = EOTP_E_CONFIG;
+                goto out;
+            }
+            seen[k - keys] = true;
+        }
+        r = eotp_cfg_set(cfg, key, value, false, where, lg);
+        if (r != EOTP_OK) {
+            goto out;
+        }
+    }
+    r = EOTP_OK;
+out:
+    eotp_freezero(buf, len + 1);
+    return r;
+}
+
+void eotp_cfg_scan_args(int argc, const char **argv, const char **conf,
+                        int *failmode, bool *debug)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "conf=", 5) == 0) {
+            *conf = argv[i] + 5;
+        } else if (strcmp(argv[i], "failmode=open") == 0) {
+            *failmode = EOTP_FAIL_OPEN;
+        } else if (strcmp(argv[i], "failmode=closed") == 0) {
+            *failmode = EOTP_FAIL_CLOSED;
+        } else if (strcmp(argv[i], "debug") == 0) {
+            *debug = true;
+        }
+    }
+}
+
+int eotp_cfg_apply_args(struct eotp_cfg *cfg, int argc, const char **argv,
+                        const struct eotp_logger *lg)
+{
+    for (int i = 0; i < argc; i++) {
+        char key[64];
+        const char *eq;
+        size_t klen;
+        int r;
+
+        if (strncmp(argv[i], "conf=", 5) == 0) {
+            continue;
+        }
+        if (strcmp(argv[i], "debug") == 0) {
+            cfg->debug = true;
+            continue;
+        }
+        eq = strchr(argv[i], '=');
+        klen = eq != NULL ? (size_t)(eq - argv[i]) : 0;
+        if (eq == NULL || klen == 0 || klen >= sizeof(key)) {
+            char safe[EOTP_FIELD_MAX];
+
+            eotp_log(lg, LOG_ERR, "config: unknown module argument arg=%s",
+                     eotp_sanitize(safe, sizeof(safe), argv[i], true));
+            return EOTP_E_CONFIG;
+        }
+        memcpy(key, argv[i], klen);
+        key[klen] = '\0';
+        r = eotp_cfg_set(cfg, key, eq + 1, true, "module argument", lg);
+        if (r != EOTP_OK) {
+            return r;
+        }
+    }
+    return EOTP_OK;
+}
+
+int eotp_cfg_validate(const struct eotp_cfg *cfg,
+                      const struct eotp_logger *lg)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+
+        if ((k->flags & KF_REQUIRED) != 0 && str_value(cfg, k) == NULL) {
+            eotp_log(lg, LOG_ERR, "config: required key %s is not set",
+                     k->name);
+            return EOTP_E_CONFIG;
+        }
+    }
+    if (strchr(cfg->dev_key, ':') != NULL) {
+        eotp_log(lg, LOG_ERR, "config: dev_key may not contain ':'");
+        return EOTP_E_CONFIG;
+    }
+    return EOTP_OK;
+}
+
+size_t eotp_cfg_key_count(void)
+{
+    return NKEYS;
+}
+
+const char *eotp_cfg_key_name(size_t i)
+{
+    return i < NKEYS ? keys[i].name : NULL;
+}
+
+bool eotp_cfg_key_is_secret(size_t i)
+{
+    return i < NKEYS && (keys[i].flags & KF_SECRET) != 0;
+}
+
+char *eotp_cfg_key_format(const struct eotp_cfg *cfg, size_t i, char *buf,
+                          size_t buflen)
+{
+    const struct key *k;
+    const char *s;
+
+    if (buflen == 0) {
+        return buf;
+    }
+    buf[0] = '\0';
+    if (i >= NKEYS) {
+        return buf;
+    }
+    k = &keys[i];
+    switch (k->type) {
+    case KT_STRING:
+    case KT_PATH:
+    case KT_URL:
+        s = str_value(cfg, k);
+        if (s != NULL) {
+            (void)snprintf(buf, buflen, "%s",
+                           (k->flags & KF_SECRET) != 0 ? "<redacted>" : s);
+        }
+        break;
+    case KT_LONG:
+        (void)snprintf(buf, buflen, "%ld",
+                       *(const long *)(const void *)((const char *)cfg +
+                                                     k->offset));
+        break;
+    case KT_ENUM:
+        (void)snprintf(
+            buf, buflen, "%s",
+            k->names[*(const int *)(const void *)((const char *)cfg +
+                                                  k->offset)]);
+        break;
+    case KT_BOOL:
+        (void)snprintf(buf, buflen, "%s",
+                       *(const bool *)(const void *)((const char *)cfg +
+                                                     k->offset)
+                           ? "yes"
+                           : "no");
+        break;
+    }
+    return buf;
+}

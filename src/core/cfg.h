@@ -1,0 +1,101 @@
+/*
+ * cfg.h - configuration shared by the module and the admin tool.
+ *
+ * Settings are applied as built-in defaults, then the config file, then
+ * module arguments (Linux-PAM style).  Every key is described once in a
+ * table in cfg.c; unknown keys and bad values are errors.
+ */
+#ifndef EOTP_CFG_H
+#define EOTP_CFG_H
+
+#include "err.h"
+#include "log.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define EOTP_DEFAULT_CONF "/etc/security/pam_engagelab_otp.conf"
+#define EOTP_DEFAULT_API_URL "https://otp.api.engagelab.cc"
+#define EOTP_DEFAULT_USER_MAP "/etc/security/engagelab_otp_users"
+#define EOTP_DEFAULT_STATE_DIR "/var/lib/pam_engagelab_otp"
+#define EOTP_CONF_MAX_SIZE (64 * 1024)
+
+enum eotp_unmapped {
+    EOTP_UNMAPPED_DENY = 0,
+    EOTP_UNMAPPED_IGNORE = 1,
+};
+
+struct eotp_cfg {
+    char *api_url;
+    char *dev_key;
+    char *dev_secret;
+    char *ca_file;
+    char *template_id;
+    char *language;
+    char *user_map;
+    char *state_dir;
+    char *proxy;
+    int failmode;        /* enum eotp_failmode */
+    int unmapped;        /* enum eotp_unmapped */
+    long connect_timeout; /* seconds */
+    long timeout;        /* seconds, per request */
+    long deadline;       /* seconds of API time per login */
+    long max_attempts;
+    bool debug;
+};
+
+/* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */
+int eotp_cfg_init(struct eotp_cfg *cfg);
+
+/* Wipe secrets and free every string; cfg may be reused after init. */
+void eotp_cfg_free(struct eotp_cfg *cfg);
+
+/*
+ * Read the config file (must be a root-owned 0600 regular file).
+ * EOTP_E_FILE: missing or unreadable; EOTP_E_CONFIG: insecure or invalid.
+ * Problems are logged through lg with the file name and line number.
+ */
+int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
+                       const struct eotp_logger *lg);
+
+/*
+ * Set one key from text.  where names the origin for messages
+ * ("/etc/...conf:12", "argument").  Secrets may not come from
+ * module arguments (from_arg true).
+ */
+int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
+                 bool from_arg, const char *where,
+                 const struct eotp_logger *lg);
+
+/*
+ * Look through module arguments for conf=, failmode= and debug without
+ * judging anything else, so the failure mode applies even when the
+ * config cannot be read.  Outputs are left untouched when absent.
+ */
+void eotp_cfg_scan_args(int argc, const char **argv, const char **conf,
+                        int *failmode, bool *debug);
+
+/* Apply every module argument (conf= is skipped); errors are logged. */
+int eotp_cfg_apply_args(struct eotp_cfg *cfg, int argc, const char **argv,
+                        const struct eotp_logger *lg);
+
+/* Check required keys and relations between keys. */
+int eotp_cfg_validate(const struct eotp_cfg *cfg,
+                      const struct eotp_logger *lg);
+
+/* Number of known keys, and their names, for tools and docs. */
+size_t eotp_cfg_key_count(void);
+const char *eotp_cfg_key_name(size_t i);
+bool eotp_cfg_key_is_secret(size_t i);
+
+/*
+ * Text form of key i's current value into buf; secrets are shown as
+ * "<redacted>" when set, unset values as "" .  Returns buf.
+ */
+char *eotp_cfg_key_format(const struct eotp_cfg *cfg, size_t i, char *buf,
+                          size_t buflen);
+
+/* Strict number parsing: all of s, base 10, in [min, max]. */
+int eotp_parse_long(const char *s, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * otp.h - the login flow: lookup -> send -> prompt -> verify.
+ *
+ * Used by the PAM module and by the admin tool's "test" command; the
+ * prompt goes through a callback so that neither PAM nor a terminal is
+ * known here.
+ */
+#ifndef EOTP_OTP_H
+#define EOTP_OTP_H
+
+#include "api.h"
+#include "cfg.h"
+#include "dest.h"
+#include "log.h"
+
+#include <stdbool.h>
+
+struct eotp_conv {
+    /*
+     * Ask with echo off; *answer is a malloc'd string the core wipes and
+     * frees.  Returns 0 or EOTP_E_CONV.
+     */
+    int (*prompt)(void *ctx, const char *text, char **answer);
+    /* Show a message (error true: an error message). */
+    void (*info)(void *ctx, bool error, const char *text);
+    void *ctx;
+};
+
+struct eotp_login {
+    const char *user;
+    const char *service; /* may be NULL */
+    const char *rhost;   /* may be NULL */
+};
+
+struct eotp_result {
+    int err;                 /* EOTP_OK or the failure */
+    char masked[EOTP_MASK_MAX]; /* masked destination, "" if none */
+    char message_id[EOTP_MSGID_MAX + 1];
+    char channel[EOTP_CHANNEL_MAX + 1];
+    bool reused;             /* an earlier code was reused (3004) */
+    int wrong;               /* wrong codes typed */
+    long api_code;           /* the service's error code, 0 if none */
+    char detail[256];        /* sanitised detail for the log line */
+};
+
+/* Run the whole flow for one login.  res is always filled in. */
+int eotp_authenticate(const struct eotp_cfg *cfg,
+                      const struct eotp_login *login,
+                      const struct eotp_conv *conv,
+                      const struct eotp_logger *lg, struct eotp_result *res);
+
+/* Does the answer look like a code at all (letters and digits, 4-10)? */
+bool eotp_code_shape_ok(const char *answer);
+
+/* "SMS", "WhatsApp", "email", "voice call" (or NULL if unknown). */
+const char *eotp_channel_label(const char *channel);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * secret.h - wiping and constant-time comparison of secrets.
+ */
+#ifndef EOTP_SECRET_H
+#define EOTP_SECRET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Zero len bytes in a way the compiler may not remove. */
+void eotp_memzero(void *p, size_t len);
+
+/* Wipe len bytes of p, then free it.  NULL is fine. */
+void eotp_freezero(void *p, size_t len);
+
+/* Wipe a NUL-terminated string, then free it.  NULL is fine. */
+void eotp_str_wipe_free(char *s);
+
+/* Equal strings, compared in time independent of where they differ. */
+bool eotp_consttime_streq(const char *a, const char *b);
+
+/* Same for byte buffers of equal length. */
+bool eotp_consttime_memeq(const void *a, const void *b, size_t len);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * usermap.c - streaming lookup in the user map.
+ */
+#include "usermap.h"
+
+#include "dest.h"
+#include "err.h"
+#include "safefile.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void eotp_dests_free(struct eotp_dests *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->dest[i]);
+        d->dest[i] = NULL;
+    }
+    d->n = 0;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+                     e[-1] == '\n')) {
+        *--e = '\0';
+    }
+    return s;
+}
+
+static bool user_ok(const char *u)
+{
+    if (*u == '\0' || strlen(u) > 256) {
+        return false;
+    }
+    for (; *u != '\0'; u++) {
+        unsigned char c = (unsigned char)*u;
+
+        if (c <= 0x20 || c == 0x7f || c == ':' || c == ',') {
+            return false;
+        }
+    }
+    return true;
+}
+
+int eotp_usermap_parse_line(char *line, char **user, struct eotp_dests *out)
+{
+    struct eotp_dests d = {{NULL}, 0, 0};
+    char *colon;
+    char *u;
+    char *rest;
+    char *next;
+
+    line = trim(line);
+    if (*line == '\0' || *line == '#') {
+        return EOTP_E_NOT_FOUND;
+    }
+    colon = strchr(line, ':');
+    if (colon == NULL) {
+        return EOTP_E_CONFIG;
+    }
+    *colon = '\0';
+    u = trim(line);
+    if (!user_ok(u)) {
+        return EOTP_E_CONFIG;
+    }
+    for (rest = colon + 1; rest != NULL; rest = next) {
+        char *item;
+
+        next = strchr(rest, ',');
+        if (next != NULL) {
+            *next++ = '\0';
+        }
+        item = trim(rest);
+        if (d.n == EOTP_MAX_DESTS ||
+            eotp_dest_classify(item) == EOTP_DEST_INVALID) {
+            eotp_dests_free(&d);
+            return EOTP_E_CONFIG;
+        }
+        d.dest[d.n] = strdup(item);
+        if (d.dest[d.n] == NULL) {
+            eotp_dests_free(&d);
+            return EOTP_E_NOMEM;
+        }
+        d.n++;
+    }
+    *user = u;
+    *out = d;
+    return EOTP_OK;
+}
+
+/*
+ * Read the next line into buf (without its newline).  Returns 1 for a
+ * line, 0 at end of file, -1 for a line that is too long or holds a NUL
+ * byte (the rest of it is skipped).
+ */
+static int next_line(FILE *f, char *buf, size_t len)
+{
+    size_t n = 0;
+    bool bad = false;
+    int c;
+
+    for (;;) {
+        c = getc_unlocked(f);
+        if (c == EOF) {
+            if (n == 0 && !bad) {
+                return 0;
+            }
+            break;
+        }
+        if (c == '\n') {
+            break;
+        }
+        if (c == '\0' || n + 1 >= len) {
+            bad = true;
+            continue;
+        }
+        buf[n++] = (char)c;
+    }
+    buf[n] = '\0';
+    return bad ? -1 : 1;
+}
+
+/* Stream the map; stop at user's line when user is not NULL. */
+static int scan(const char *path, const char *user,
+                const struct eotp_logger *lg, struct eotp_dests *out,
+                unsigned long *lines, unsigned long *bad)
+{
+    char why[160];
+    char safe_path[EOTP_FIELD_MAX];
+    char buf[EOTP_USERMAP_LINE_MAX + 2];
+    unsigned long lineno = 0;
+    int fd = -1;
+    int r;
+    FILE *f;
+
+    eotp_sanitize(safe_path, sizeof(safe_path), path, true);
+    r = eotp_safefile_open(path, EOTP_SF_PUBLIC, EOTP_USERMAP_MAX_SIZE, &fd,
+                           why, sizeof(why));
+    if (r != EOTP_OK) {
+        eotp_log(lg, LOG_ERR, "user map: refusing file=%s reason=\"%s\"",
+                 safe_path, why);
+        return r;
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        (void)close(fd);
+        return EOTP_E_NOMEM;
+    }
+    r = EOTP_E_UNMAPPED;
+    for (;;) {
+        struct eotp_dests d = {{NULL}, 0, 0};
+        char *u = NULL;
+        int got = next_line(f, buf, sizeof(buf));
+        int pr;
+
+        if (got == 0) {
+            break;
+        }
+        lineno++;
+        pr = got < 0 ? EOTP_E_CONFIG : eotp_usermap_parse_line(buf, &u, &d);
+        if (pr == EOTP_E_NOT_FOUND) {
+            continue;
+        }
+        if (pr == EOTP_E_NOMEM) {
+            r = pr;
+            break;
+        }
+        if (pr != EOTP_OK) {
+            (*bad)++;
+            eotp_log(lg, LOG_WARNING,
+                     "user map: malformed line ignored file=%s line=%lu",
+                     safe_path, lineno);
+            continue;
+        }
+        (*lines)++;
+        if (user != NULL && strcmp(u, user) == 0) {
+            d.lineno = lineno;
+            *out = d;
+            r = EOTP_OK;
+            break;
+        }
+        eotp_dests_free(&d);
+    }
+    if (ferror(f)) {
+        eotp_log(lg, LOG_ERR, "user map: read error file=%s", safe_path);
+        if (r == EOTP_OK) {
+            eotp_dests_free(out);
+        }
+        r = EOTP_E_FILE;
+    }
+    (void)fclose(f);
+    return r;
+}
+
+int eotp_usermap_lookup(const char *path, const char *user,
+                        const struct eotp_logger *lg, struct eotp_dests *out)
+{
+    unsigned long lines = 0;
+    unsigned long bad = 0;
+
+    return scan(path, user, lg, out, &lines, &bad);
+}
+
+int eotp_usermap_check(const char *path, const struct eotp_logger *lg,
+                       unsigned long *lines, unsigned long *bad)
+{
+    int r;
+
+    *lines = 0;
+    *bad = 0;
+    r = scan(path, NULL, lg, NULL, lines, bad);
+    return r == EOTP_E_UNMAPPED ? EOTP_OK : r;
+}

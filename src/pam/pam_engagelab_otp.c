@@ -1,0 +1,229 @@
+/*
+ * pam_engagelab_otp.c - the PAM entry points.
+ *
+ * Everything but PAM glue lives in the core library: this file reads the
+ * arguments and the config, runs eotp_authenticate() with a conversation
+ * callback, turns the outcome into a PAM code through eotp_err_to_pam()
+ * and writes one syslog line per outcome.
+ */
+#define PAM_SM_AUTH
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "../core/cfg.h"
+#include "../core/err.h"
+#include "../core/log.h"
+#include "../core/otp.h"
+#include "../core/secret.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void emit_syslog(void *ctx, int prio, const char *line)
+{
+    pam_syslog((pam_handle_t *)ctx, prio, "%s", line);
+}
+
+struct conv_ctx {
+    pam_handle_t *pamh;
+    bool silent;
+};
+
+static int conv_prompt(void *ctx, const char *text, char **answer)
+{
+    struct conv_ctx *c = ctx;
+    char *resp = NULL;
+
+    if (pam_prompt(c->pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", text) !=
+            PAM_SUCCESS ||
+        resp == NULL) {
+        eotp_str_wipe_free(resp);
+        return EOTP_E_CONV;
+    }
+    *answer = resp;
+    return EOTP_OK;
+}
+
+static void conv_info(void *ctx, bool error, const char *text)
+{
+    struct conv_ctx *c = ctx;
+
+    if (!c->silent) {
+        (void)pam_prompt(c->pamh, error ? PAM_ERROR_MSG : PAM_TEXT_INFO,
+                         NULL, "%s", text);
+    }
+}
+
+/*
+ * sshd feeds PAM a junk password made of repetitions of this string for
+ * invalid users and for root when root logins are refused; a code must
+ * never be sent for such a login.
+ */
+static bool is_sshd_junk(const char *tok)
+{
+    static const char junk[] = "\b\n\r\177INCORRECT";
+    size_t n = sizeof(junk) - 1;
+    size_t i;
+
+    if (tok == NULL || *tok == '\0') {
+        return false;
+    }
+    for (i = 0; tok[i] != '\0'; i++) {
+        if (tok[i] != junk[i % n]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *item_str(pam_handle_t *pamh, int item)
+{
+    const void *v = NULL;
+
+    if (pam_get_item(pamh, item, &v) != PAM_SUCCESS) {
+        return NULL;
+    }
+    return v;
+}
+
+static void log_outcome(const struct eotp_logger *lg, int pamr, bool bypassed,
+                        const struct eotp_login *login,
+                        const struct eotp_result *res, bool debug)
+{
+    char user[EOTP_FIELD_MAX];
+    char service[EOTP_FIELD_MAX];
+    char rhost[EOTP_FIELD_MAX];
+    int prio;
+    const char *result;
+
+    /* An unknown "user" may be a password typed at the login prompt. */
+    if (res->err == EOTP_E_USER_UNKNOWN && !debug) {
+        (void)snprintf(user, sizeof(user), "(unknown)");
+    } else {
+        eotp_sanitize(user, sizeof(user), login->user, true);
+    }
+    eotp_sanitize(service, sizeof(service), login->service, true);
+    eotp_sanitize(rhost, sizeof(rhost), login->rhost, true);
+    if (bypassed) {
+        prio = LOG_WARNING;
+        result = "bypassed";
+    } else if (res->err == EOTP_OK) {
+        prio = LOG_INFO;
+        result = "success";
+    } else if (pamr == PAM_IGNORE) {
+        prio = LOG_INFO;
+        result = "ignored";
+    } else if (res->err == EOTP_E_CODE_WRONG ||
+               res->err == EOTP_E_CODE_EXPIRED ||
+               res->err == EOTP_E_MAXTRIES || res->err == EOTP_E_CONV ||
+               res->err == EOTP_E_USER_UNKNOWN ||
+               res->err == EOTP_E_UNMAPPED || res->err == EOTP_E_RESEND) {
+        prio = LOG_NOTICE;
+        result = "denied";
+    } else {
+        prio = LOG_ERR;
+        result = "error";
+    }
+    eotp_log(lg, prio,
+             "%sresult=%s user=%s service=%s rhost=%s dest=%s "
+             "message_id=%s channel=%s reused=%s wrong=%d reason=%s%s%s",
+             bypassed ? "second factor BYPASSED (failmode=open) " : "",
+             result, user, service, rhost,
+             res->masked[0] != '\0' ? res->masked : "-",
+             res->message_id[0] != '\0' ? res->message_id : "-",
+             res->channel[0] != '\0' ? res->channel : "-",
+             res->reused ? "yes" : "no", res->wrong,
+             eotp_err_reason(res->err), res->detail[0] != '\0' ? " " : "",
+             res->detail);
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
+                                   const char **argv)
+{
+    struct eotp_logger lg = {emit_syslog, pamh, false};
+    struct eotp_cfg cfg;
+    struct eotp_login login = {NULL, NULL, NULL};
+    struct eotp_result res;
+    struct conv_ctx cctx = {pamh, (flags & PAM_SILENT) != 0};
+    struct eotp_conv conv = {conv_prompt, conv_info, &cctx};
+    const char *conf = EOTP_DEFAULT_CONF;
+    int arg_failmode = EOTP_FAIL_CLOSED;
+    bool bypassed = false;
+    bool cfg_ready = false;
+    int pamr = PAM_AUTH_ERR;
+    int r = EOTP_E_INTERNAL;
+
+    memset(&res, 0, sizeof(res));
+    eotp_cfg_scan_args(argc, argv, &conf, &arg_failmode, &lg.debug);
+    r = eotp_cfg_init(&cfg);
+    if (r != EOTP_OK) {
+        goto decide;
+    }
+    cfg_ready = true;
+    r = eotp_cfg_load_file(&cfg, conf, &lg);
+    if (r == EOTP_E_FILE) {
+        /* Missing or unreadable: the argument's failmode decides. */
+        r = EOTP_E_CONF_UNREADABLE;
+        cfg.failmode = arg_failmode;
+        goto decide;
+    }
+    if (r == EOTP_OK) {
+        r = eotp_cfg_apply_args(&cfg, argc, argv, &lg);
+    }
+    if (r == EOTP_OK) {
+        r = eotp_cfg_validate(&cfg, &lg);
+    }
+    if (r != EOTP_OK) {
+        /* Present but invalid or insecure: always closed. */
+        cfg.failmode = EOTP_FAIL_CLOSED;
+        goto decide;
+    }
+    lg.debug = cfg.debug;
+
+    r = pam_get_user(pamh, &login.user, NULL);
+    if (r == PAM_CONV_AGAIN) {
+        pamr = PAM_INCOMPLETE;
+        goto out;
+    }
+    if (r != PAM_SUCCESS || login.user == NULL || *login.user == '\0') {
+        eotp_log(&lg, LOG_ERR, "cannot determine the user");
+        pamr = PAM_USER_UNKNOWN;
+        goto out;
+    }
+    login.service = item_str(pamh, PAM_SERVICE);
+    login.rhost = item_str(pamh, PAM_RHOST);
+    if (is_sshd_junk(item_str(pamh, PAM_AUTHTOK))) {
+        /* Invalid user or refused root login under sshd: send nothing. */
+        r = EOTP_E_USER_UNKNOWN;
+        res.err = r;
+        goto decide;
+    }
+    r = eotp_authenticate(&cfg, &login, &conv, &lg, &res);
+    if (r == EOTP_E_UNMAPPED && cfg.unmapped == EOTP_UNMAPPED_IGNORE) {
+        r = EOTP_E_IGNORE;
+        res.err = r;
+    }
+decide:
+    res.err = r;
+    pamr = eotp_err_to_pam(r, cfg_ready ? (enum eotp_failmode)cfg.failmode
+                                        : EOTP_FAIL_CLOSED,
+                           &bypassed);
+    log_outcome(&lg, pamr, bypassed, &login, &res, lg.debug);
+out:
+    if (cfg_ready) {
+        eotp_cfg_free(&cfg);
+    }
+    return pamr;
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
+                              const char **argv)
+{
+    (void)pamh;
+    (void)flags;
+    (void)argc;
+    (void)argv;
+    /* No credentials to set; succeed so sshd, sudo and login carry on. */
+    return PAM_SUCCESS;
+}
