@@ -78,6 +78,13 @@ CURLFLOOR := $(BUILD)/tests/curl_floor
 
 PROGRAMS := $(MODULE) $(if $(CLI_SRC),$(CLI))
 
+# Quiet by default; make V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 .PHONY: all check unit-tests test-programs demo deps install uninstall \
         clean bench lint valgrind fuzz
 
@@ -85,7 +92,8 @@ all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(CORE_OBJ)
 	@rm -f $@

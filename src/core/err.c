@@ -63,6 +63,9 @@ static const struct err_entry table[] = {
     /* The module argument failmode= decides: the file could not say. */
     {EOTP_E_CONF_UNREADABLE, "config_unreadable",
      "the config file cannot be read", PAM_SERVICE_ERR, true},
+    {EOTP_E_SSHD_REFUSED, "sshd_refused",
+     "sshd already refused this login (invalid user or root)", PAM_AUTH_ERR,
+     false},
 };
 
 static const struct err_entry *lookup(int err)

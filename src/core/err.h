@@ -38,8 +38,9 @@ enum eotp_err {
     EOTP_E_IGNORE = -24,      /* policy: this login is out of scope */
     EOTP_E_NOT_FOUND = -25,   /* a looked-up object does not exist */
     EOTP_E_CONF_UNREADABLE = -26, /* config missing or unreadable */
+    EOTP_E_SSHD_REFUSED = -27, /* sshd's junk password: invalid user/root */
 };
-#define EOTP_E_MIN EOTP_E_CONF_UNREADABLE
+#define EOTP_E_MIN EOTP_E_SSHD_REFUSED
 
 enum eotp_failmode {
     EOTP_FAIL_CLOSED = 0,

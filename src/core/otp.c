@@ -6,6 +6,7 @@
 #include "err.h"
 #include "secret.h"
 #include "state.h"
+#include "lookup.h"
 #include "usermap.h"
 
 #include <pwd.h>
@@ -205,7 +206,7 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
     if (r != EOTP_OK) {
         goto out;
     }
-    r = eotp_usermap_lookup(cfg->user_map, login->user, lg, &dests);
+    r = eotp_lookup_dests(cfg, login->user, lg, &dests, NULL, 0);
     if (r != EOTP_OK) {
         goto out;
     }

@@ -118,7 +118,8 @@ static void log_outcome(const struct eotp_logger *lg, int pamr, bool bypassed,
                res->err == EOTP_E_CODE_EXPIRED ||
                res->err == EOTP_E_MAXTRIES || res->err == EOTP_E_CONV ||
                res->err == EOTP_E_USER_UNKNOWN ||
-               res->err == EOTP_E_UNMAPPED || res->err == EOTP_E_RESEND) {
+               res->err == EOTP_E_UNMAPPED || res->err == EOTP_E_RESEND ||
+               res->err == EOTP_E_SSHD_REFUSED) {
         prio = LOG_NOTICE;
         result = "denied";
     } else {
@@ -195,7 +196,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     login.rhost = item_str(pamh, PAM_RHOST);
     if (is_sshd_junk(item_str(pamh, PAM_AUTHTOK))) {
         /* Invalid user or refused root login under sshd: send nothing. */
-        r = EOTP_E_USER_UNKNOWN;
+        r = EOTP_E_SSHD_REFUSED;
         res.err = r;
         goto decide;
     }

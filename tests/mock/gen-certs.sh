@@ -47,6 +47,7 @@ fi
 
 work=$(mktemp -d "$outdir/.tmp.XXXXXX")
 log="$work/openssl.log"
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 

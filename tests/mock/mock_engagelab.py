@@ -523,7 +523,7 @@ class MockState:
         if not isinstance(tid, str) or not tid:
             _bad("template.id", "required string")
         language = tref.get("language", "default")
-        if language not in LANGUAGES or not isinstance(language, str):
+        if not isinstance(language, str) or language not in LANGUAGES:
             _bad("template.language", "must be one of " + ", ".join(LANGUAGES))
         params = tref.get("params", {})
         if not is_str_map(params):
@@ -739,7 +739,9 @@ class BodyError(Exception):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "engagelab-mock/1.0"
-    sys_version = ""
+
+    def version_string(self):
+        return self.server_version
 
     # -- plumbing ------------------------------------------------------------
 
@@ -834,9 +836,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(k, v)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+        # Like end_headers(), but headers and body go out in one write (one TLS record).
+        buf = getattr(self, "_headers_buffer", [])     # absent for HTTP/0.9 requests
+        data = b"".join(buf) + b"\r\n" if buf else b""
+        self._headers_buffer = []
+        self.wfile.write(data + body)
 
     def _send_json(self, status, obj):
         self._send(status, json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
@@ -1144,6 +1148,11 @@ class MockServer(http.server.ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            # Small writes must not wait for delayed ACKs (Nagle): keeps loopback fast.
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         try:
             tls = self.ssl_context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError) as e:

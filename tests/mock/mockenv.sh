@@ -31,7 +31,7 @@ mock_start() {
     fi
     mkdir -p "$dir" || return 1
     dir=$(cd "$dir" && pwd) || return 1
-    "$MOCK_HOME/gen-certs.sh" "$dir/certs" || { echo "mock_start: certificate generation failed" >&2; return 1; }
+    bash "$MOCK_HOME/gen-certs.sh" "$dir/certs" || { echo "mock_start: certificate generation failed" >&2; return 1; }
     rm -f "$dir/port"
 
     "$MOCK_PYTHON" "$MOCK_HOME/mock_engagelab.py" \
@@ -45,8 +45,8 @@ mock_start() {
     export MOCK_OUTBOX="$dir/outbox.jsonl" MOCK_REQLOG="$dir/requests.jsonl"
 
     # Wait (at most 10 s) for the port file, then for a TLS answer on that port.
-    local i port=""
-    for i in $(seq 1 100); do
+    local port=""
+    for _ in $(seq 1 100); do
         if ! kill -0 "$pid" 2>/dev/null; then
             break
         fi
@@ -72,8 +72,7 @@ mock_stop() {
     local pid=${MOCK_PID:-}
     if [ -n "$pid" ]; then
         kill "$pid" 2>/dev/null || true
-        local i
-        for i in $(seq 1 50); do
+        for _ in $(seq 1 50); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
