@@ -6,8 +6,10 @@
 #include "safefile.h"
 #include "secret.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,11 @@ enum key_type {
     KT_LONG,   /* integer in [min, max] */
     KT_ENUM,   /* one of names[], stored as its index */
     KT_BOOL,   /* yes/no/true/false/1/0 */
+    KT_RATE,   /* N/SECONDS or off */
+    KT_LIST,   /* items checked by the key's item checker */
 };
+
+
 
 #define KF_SECRET 0x1   /* never a module argument, never shown */
 #define KF_REQUIRED 0x2 /* must be set */
@@ -33,37 +39,220 @@ struct key {
     long min, max;
     const char *const *names; /* KT_ENUM: NULL-terminated */
     unsigned int flags;
+    /* Checks a KT_LIST item or a whole KT_STRING value; true if good. */
+    bool (*check)(const char *item);
 };
 
 static const char *const failmode_names[] = {"closed", "open", NULL};
 static const char *const unmapped_names[] = {"deny", "ignore", NULL};
 static const char *const language_names[] = {
-    "default", "zh_CN", "zh_HK", "en", "ja", "th", "es", NULL};
+    "default", "zh_CN", "zh_HK", "en", "ja", "th", "es", "auto", NULL};
+static const char *const code_mode_names[] = {"platform", "local", NULL};
+
+static bool is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9');
+}
+
+static bool check_source(const char *v)
+{
+    return strcmp(v, "map") == 0 || strcmp(v, "ldap") == 0;
+}
+
+static bool check_uri(const char *v)
+{
+    return (strncmp(v, "ldap://", 7) == 0 && v[7] != '\0') ||
+           (strncmp(v, "ldaps://", 8) == 0 && v[8] != '\0');
+}
+
+static bool check_attr(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n > 64 || !((v[0] >= 'a' && v[0] <= 'z') ||
+                              (v[0] >= 'A' && v[0] <= 'Z'))) {
+        return false;
+    }
+    for (; *v != '\0'; v++) {
+        if (!is_alnum(*v) && *v != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool check_group(const char *v)
+{
+    return *v != '\0' && strlen(v) <= 256 && strchr(v, ':') == NULL;
+}
+
+static bool check_cidr(const char *v)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    unsigned char buf[sizeof(struct in6_addr)];
+    const char *slash = strchr(v, '/');
+    size_t alen = slash != NULL ? (size_t)(slash - v) : strlen(v);
+    int family;
+    long bits = 0;
+
+    if (alen == 0 || alen >= sizeof(addr)) {
+        return false;
+    }
+    memcpy(addr, v, alen);
+    addr[alen] = '\0';
+    if (inet_pton(AF_INET, addr, buf) == 1) {
+        family = AF_INET;
+    } else if (inet_pton(AF_INET6, addr, buf) == 1) {
+        family = AF_INET6;
+    } else {
+        return false;
+    }
+    if (slash == NULL) {
+        return true;
+    }
+    return eotp_parse_long(slash + 1, 0, family == AF_INET ? 32 : 128,
+                           &bits) == EOTP_OK;
+}
+
+/* name=template where the template may use %h %s %u %r %c and %%. */
+static bool check_param(const char *v)
+{
+    const char *eq = strchr(v, '=');
+
+    if (eq == NULL || eq == v || eq - v > 32) {
+        return false;
+    }
+    for (const char *p = v; p < eq; p++) {
+        if (!is_alnum(*p) && *p != '_') {
+            return false;
+        }
+    }
+    for (const char *p = eq + 1; *p != '\0'; p++) {
+        if (*p == '%') {
+            p++;
+            if (*p == '\0' || strchr("hsurc%", *p) == NULL) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool check_alt(const char *v)
+{
+    const char *colon = strchr(v, ':');
+    size_t idlen;
+
+    if (colon == NULL) {
+        return false;
+    }
+    idlen = strlen(colon + 1);
+    if (idlen == 0 || idlen > 128) {
+        return false;
+    }
+    return (colon - v == 5 && strncmp(v, "voice", 5) == 0) ||
+           (colon - v == 5 && strncmp(v, "email", 5) == 0) ||
+           (colon - v == 8 && strncmp(v, "whatsapp", 8) == 0) ||
+           (colon - v == 3 && strncmp(v, "sms", 3) == 0);
+}
+
+static bool check_country(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n > 3 || v[0] == '0') {
+        return false;
+    }
+    for (; *v != '\0'; v++) {
+        if (*v < '0' || *v > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* An LDAP filter in parentheses with balanced, unescaped nesting. */
+static bool check_filter(const char *v)
+{
+    int depth = 0;
+
+    if (v[0] != '(' || strlen(v) > 1024) {
+        return false;
+    }
+    for (; *v != '\0'; v++) {
+        if (*v == '(') {
+            depth++;
+        } else if (*v == ')') {
+            if (--depth < 0) {
+                return false;
+            }
+        }
+    }
+    return depth == 0;
+}
 
 #define OFF(m) offsetof(struct eotp_cfg, m)
 
 static const struct key keys[] = {
-    {"api_url", KT_URL, OFF(api_url), 0, 0, NULL, 0},
+    {"api_url", KT_URL, OFF(api_url), 0, 0, NULL, 0, NULL},
     {"dev_key", KT_STRING, OFF(dev_key), 0, 0, NULL,
-     KF_SECRET | KF_REQUIRED},
+     KF_SECRET | KF_REQUIRED, NULL},
     {"dev_secret", KT_STRING, OFF(dev_secret), 0, 0, NULL,
-     KF_SECRET | KF_REQUIRED},
-    {"ca_file", KT_PATH, OFF(ca_file), 0, 0, NULL, 0},
-    {"template_id", KT_STRING, OFF(template_id), 1, 128, NULL, KF_REQUIRED},
-    {"language", KT_STRING, OFF(language), 0, 0, language_names, 0},
-    {"user_map", KT_PATH, OFF(user_map), 0, 0, NULL, 0},
-    {"state_dir", KT_PATH, OFF(state_dir), 0, 0, NULL, 0},
-    {"proxy", KT_STRING, OFF(proxy), 0, 0, NULL, 0},
-    {"failmode", KT_ENUM, OFF(failmode), 0, 0, failmode_names, 0},
-    {"unmapped", KT_ENUM, OFF(unmapped), 0, 0, unmapped_names, 0},
-    {"connect_timeout", KT_LONG, OFF(connect_timeout), 1, 60, NULL, 0},
-    {"timeout", KT_LONG, OFF(timeout), 1, 120, NULL, 0},
-    {"deadline", KT_LONG, OFF(deadline), 1, 600, NULL, 0},
-    {"max_attempts", KT_LONG, OFF(max_attempts), 1, 10, NULL, 0},
-    {"debug", KT_BOOL, OFF(debug), 0, 0, NULL, 0},
+     KF_SECRET | KF_REQUIRED, NULL},
+    {"ca_file", KT_PATH, OFF(ca_file), 0, 0, NULL, 0, NULL},
+    {"template_id", KT_STRING, OFF(template_id), 1, 128, NULL, KF_REQUIRED, NULL},
+    {"language", KT_STRING, OFF(language), 0, 0, language_names, 0, NULL},
+    {"user_map", KT_PATH, OFF(user_map), 0, 0, NULL, 0, NULL},
+    {"state_dir", KT_PATH, OFF(state_dir), 0, 0, NULL, 0, NULL},
+    {"proxy", KT_STRING, OFF(proxy), 0, 0, NULL, 0, NULL},
+    {"failmode", KT_ENUM, OFF(failmode), 0, 0, failmode_names, 0, NULL},
+    {"unmapped", KT_ENUM, OFF(unmapped), 0, 0, unmapped_names, 0, NULL},
+    {"connect_timeout", KT_LONG, OFF(connect_timeout), 1, 60, NULL, 0, NULL},
+    {"timeout", KT_LONG, OFF(timeout), 1, 120, NULL, 0, NULL},
+    {"deadline", KT_LONG, OFF(deadline), 1, 600, NULL, 0, NULL},
+    {"max_attempts", KT_LONG, OFF(max_attempts), 1, 10, NULL, 0, NULL},
+    {"debug", KT_BOOL, OFF(debug), 0, 0, NULL, 0, NULL},
+    {"user_sources", KT_LIST, OFF(user_sources), 0, 0, NULL, 0,
+     check_source},
+    {"ldap_uri", KT_LIST, OFF(ldap_uri), 0, 0, NULL, 0, check_uri},
+    {"ldap_base", KT_STRING, OFF(ldap_base), 0, 0, NULL, 0, NULL},
+    {"ldap_filter", KT_STRING, OFF(ldap_filter), 0, 0, NULL, 0,
+     check_filter},
+    {"ldap_attributes", KT_LIST, OFF(ldap_attributes), 0, 0, NULL, 0,
+     check_attr},
+    {"ldap_bind_dn", KT_STRING, OFF(ldap_bind_dn), 0, 0, NULL, 0, NULL},
+    {"ldap_bind_password_file", KT_PATH, OFF(ldap_bind_password_file), 0, 0,
+     NULL, 0, NULL},
+    {"ldap_ca_file", KT_PATH, OFF(ldap_ca_file), 0, 0, NULL, 0, NULL},
+    {"ldap_starttls", KT_BOOL, OFF(ldap_starttls), 0, 0, NULL, 0, NULL},
+    {"ldap_timeout", KT_LONG, OFF(ldap_timeout), 1, 60, NULL, 0, NULL},
+    {"default_country_code", KT_STRING, OFF(default_country_code), 0, 0,
+     NULL, 0, check_country},
+    {"only_groups", KT_LIST, OFF(only_groups), 0, 0, NULL, 0, check_group},
+    {"exempt_groups", KT_LIST, OFF(exempt_groups), 0, 0, NULL, 0,
+     check_group},
+    {"exempt_networks", KT_LIST, OFF(exempt_networks), 0, 0, NULL, 0,
+     check_cidr},
+    {"params", KT_LIST, OFF(params), 0, 0, NULL, 0, check_param},
+    {"code_length", KT_LONG, OFF(code_length), 0, 10, NULL, 0, NULL},
+    {"code_type", KT_LONG, OFF(code_type), 1, 7, NULL, 0, NULL},
+    {"send_limit", KT_RATE, OFF(send_limit), 0, 0, NULL, 0, NULL},
+    {"rhost_send_limit", KT_RATE, OFF(rhost_send_limit), 0, 0, NULL, 0, NULL},
+    {"lockout", KT_RATE, OFF(lockout), 0, 0, NULL, 0, NULL},
+    {"alt_templates", KT_LIST, OFF(alt_templates), 0, 0, NULL, 0,
+     check_alt},
+    {"code_mode", KT_ENUM, OFF(code_mode), 0, 0, code_mode_names, 0, NULL},
+    {"code_ttl", KT_LONG, OFF(code_ttl), 60, 600, NULL, 0, NULL},
+    {"grace_period", KT_LONG, OFF(grace_period), 0, 86400, NULL, 0, NULL},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static bool is_str_type(enum key_type t)
+{
+    return t == KT_STRING || t == KT_PATH || t == KT_URL || t == KT_LIST;
+}
 
 static char **str_field(struct eotp_cfg *cfg, const struct key *k)
 {
@@ -131,8 +320,25 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->timeout = 15;
     cfg->deadline = 30;
     cfg->max_attempts = 3;
+    cfg->user_sources = strdup("map");
+    cfg->ldap_filter = strdup("(uid=%u)");
+    cfg->ldap_attributes = strdup("mobile,mail");
+    cfg->ldap_timeout = 5;
+    cfg->code_length = 0;
+    cfg->code_type = 7;
+    cfg->send_limit.count = 5;
+    cfg->send_limit.seconds = 900;
+    cfg->rhost_send_limit.count = 20;
+    cfg->rhost_send_limit.seconds = 900;
+    cfg->lockout.count = 10;
+    cfg->lockout.seconds = 900;
+    cfg->code_mode = EOTP_CODE_PLATFORM;
+    cfg->code_ttl = 300;
+    cfg->grace_period = 0;
     if (cfg->api_url == NULL || cfg->language == NULL ||
-        cfg->user_map == NULL || cfg->state_dir == NULL) {
+        cfg->user_map == NULL || cfg->state_dir == NULL ||
+        cfg->user_sources == NULL || cfg->ldap_filter == NULL ||
+        cfg->ldap_attributes == NULL) {
         eotp_cfg_free(cfg);
         return EOTP_E_NOMEM;
     }
@@ -145,7 +351,7 @@ void eotp_cfg_free(struct eotp_cfg *cfg)
         const struct key *k = &keys[i];
         char **f;
 
-        if (k->type != KT_STRING && k->type != KT_PATH && k->type != KT_URL) {
+        if (!is_str_type(k->type)) {
             continue;
         }
         f = str_field(cfg, k);
@@ -230,13 +436,63 @@ int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
                      k->name, where, k->min, k->max);
             return EOTP_E_CONFIG;
         }
-        if (k->names != NULL && enum_index(k->names, value) < 0) {
+        if ((k->names != NULL && enum_index(k->names, value) < 0) ||
+            (k->check != NULL && !k->check(value))) {
             eotp_log(lg, LOG_ERR, "config: bad value for %s at %s", k->name,
                      where);
             return EOTP_E_CONFIG;
         }
         return set_string(str_field(cfg, k), value,
                           (k->flags & KF_SECRET) != 0);
+    case KT_LIST: {
+        const char *cur = value;
+        char item[512];
+        size_t count = 0;
+
+        while (eotp_list_next(&cur, item, sizeof(item))) {
+            if (strlen(item) >= sizeof(item) - 1 || !k->check(item)) {
+                char safe[EOTP_FIELD_MAX];
+
+                eotp_log(lg, LOG_ERR, "config: bad item for %s at %s item=%s",
+                         k->name, where,
+                         eotp_sanitize(safe, sizeof(safe), item, true));
+                return EOTP_E_CONFIG;
+            }
+            count++;
+        }
+        if (count == 0) {
+            eotp_log(lg, LOG_ERR, "config: empty list for %s at %s", k->name,
+                     where);
+            return EOTP_E_CONFIG;
+        }
+        return set_string(str_field(cfg, k), value, false);
+    }
+    case KT_RATE: {
+        struct eotp_rate rate = {0, 0};
+        const char *slash = strchr(value, '/');
+        char num[24];
+        size_t nlen = slash != NULL ? (size_t)(slash - value) : 0;
+
+        if (strcmp(value, "off") != 0) {
+            if (slash == NULL || nlen == 0 || nlen >= sizeof(num)) {
+                goto bad_rate;
+            }
+            memcpy(num, value, nlen);
+            num[nlen] = '\0';
+            if (eotp_parse_long(num, 1, 1000000, &rate.count) != EOTP_OK ||
+                eotp_parse_long(slash + 1, 1, 7L * 86400, &rate.seconds) !=
+                    EOTP_OK) {
+                goto bad_rate;
+            }
+        }
+        *(struct eotp_rate *)(void *)((char *)cfg + k->offset) = rate;
+        return EOTP_OK;
+    bad_rate:
+        eotp_log(lg, LOG_ERR,
+                 "config: %s at %s must be COUNT/SECONDS (e.g. 5/900) or off",
+                 k->name, where);
+        return EOTP_E_CONFIG;
+    }
     case KT_PATH:
         if (value[0] != '/') {
             eotp_log(lg, LOG_ERR,
@@ -479,6 +735,7 @@ char *eotp_cfg_key_format(const struct eotp_cfg *cfg, size_t i, char *buf,
     case KT_STRING:
     case KT_PATH:
     case KT_URL:
+    case KT_LIST:
         s = str_value(cfg, k);
         if (s != NULL) {
             (void)snprintf(buf, buflen, "%s",
@@ -503,6 +760,45 @@ char *eotp_cfg_key_format(const struct eotp_cfg *cfg, size_t i, char *buf,
                            ? "yes"
                            : "no");
         break;
+    case KT_RATE: {
+        const struct eotp_rate *rt =
+            (const struct eotp_rate *)(const void *)((const char *)cfg +
+                                                     k->offset);
+        if (rt->count == 0) {
+            (void)snprintf(buf, buflen, "off");
+        } else {
+            (void)snprintf(buf, buflen, "%ld/%ld", rt->count, rt->seconds);
+        }
+        break;
+    }
     }
     return buf;
+}
+
+bool eotp_list_next(const char **cursor, char *item, size_t itemlen)
+{
+    const char *p = *cursor;
+    size_t n = 0;
+
+    while (*p == ',' || *p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (*p == '\0') {
+        *cursor = p;
+        return false;
+    }
+    while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t') {
+        if (n + 1 < itemlen) {
+            item[n++] = *p;
+        } else if (itemlen > 1) {
+            /* Mark truncation so callers can refuse the item. */
+            n = itemlen - 1;
+        }
+        p++;
+    }
+    if (itemlen > 0) {
+        item[n] = '\0';
+    }
+    *cursor = p;
+    return true;
 }

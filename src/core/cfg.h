@@ -25,6 +25,17 @@ enum eotp_unmapped {
     EOTP_UNMAPPED_IGNORE = 1,
 };
 
+enum eotp_code_mode {
+    EOTP_CODE_PLATFORM = 0, /* the service generates and verifies */
+    EOTP_CODE_LOCAL = 1,    /* we generate, /v1/codes delivers, we verify */
+};
+
+/* "N/SECONDS": at most count events per seconds; count 0: no limit. */
+struct eotp_rate {
+    long count;
+    long seconds;
+};
+
 struct eotp_cfg {
     char *api_url;
     char *dev_key;
@@ -42,6 +53,38 @@ struct eotp_cfg {
     long deadline;       /* seconds of API time per login */
     long max_attempts;
     bool debug;
+
+    /* Where destinations come from (issue: directory and policy). */
+    char *user_sources;    /* list of "map", "ldap"; first hit wins */
+    char *ldap_uri;        /* list of ldap:// or ldaps:// URIs */
+    char *ldap_base;
+    char *ldap_filter;     /* %u is the RFC 4515-escaped user name */
+    char *ldap_attributes; /* list, first present wins */
+    char *ldap_bind_dn;
+    char *ldap_bind_password_file;
+    char *ldap_ca_file;
+    bool ldap_starttls;
+    long ldap_timeout;     /* seconds, bounds connect and search */
+    char *default_country_code; /* digits, for national numbers */
+
+    /* Who must use the second factor. */
+    char *only_groups;     /* list of group names */
+    char *exempt_groups;   /* list of group names */
+    char *exempt_networks; /* list of IPv4/IPv6 CIDRs matched on rhost */
+
+    /* What the message says. */
+    char *params;          /* list of name=template (%h %s %u %r %c %%) */
+    long code_length;      /* 0: any length from 4 to 10 */
+    long code_type;        /* bitmask 1 digits, 2 lower, 4 upper */
+
+    /* Abuse resistance and state. */
+    struct eotp_rate send_limit;       /* per user */
+    struct eotp_rate rhost_send_limit; /* per remote address */
+    struct eotp_rate lockout;          /* wrong codes per user */
+    char *alt_templates;   /* list of channel:template_id */
+    int code_mode;         /* enum eotp_code_mode */
+    long code_ttl;         /* seconds a local code is valid */
+    long grace_period;     /* seconds; 0: off */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */
@@ -94,6 +137,13 @@ bool eotp_cfg_key_is_secret(size_t i);
  */
 char *eotp_cfg_key_format(const struct eotp_cfg *cfg, size_t i, char *buf,
                           size_t buflen);
+
+/*
+ * Walk a list value ("a, b c"): items are separated by commas and/or
+ * white space.  Copies the next item into item (truncated to itemlen - 1)
+ * and advances *cursor; returns false at the end.
+ */
+bool eotp_list_next(const char **cursor, char *item, size_t itemlen);
 
 /* Strict number parsing: all of s, base 10, in [min, max]. */
 int eotp_parse_long(const char *s, long min, long max, long *out);
