@@ -7,6 +7,7 @@
 #include "secret.h"
 #include "state.h"
 #include "lookup.h"
+#include "policy.h"
 #include "usermap.h"
 
 #include <pwd.h>
@@ -15,20 +16,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-bool eotp_code_shape_ok(const char *answer)
-{
-    size_t n = 0;
-
-    for (const char *p = answer; *p != '\0'; p++, n++) {
-        bool ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-                  (*p >= 'A' && *p <= 'Z');
-        if (!ok || n >= 10) {
-            return false;
-        }
-    }
-    return n >= 4;
-}
 
 const char *eotp_channel_label(const char *channel)
 {
@@ -84,9 +71,11 @@ static void set_detail(struct eotp_result *res, struct eotp_api *api, int r)
  * send (3004) and our record says which message is still valid.
  */
 static int send_code(const struct eotp_cfg *cfg, struct eotp_api *api,
-                     const char *user, const char *dest,
+                     const struct eotp_login *login, const char *dest,
                      const struct eotp_logger *lg, struct eotp_result *res)
 {
+    const char *user = login->user;
+    struct eotp_params params;
     struct eotp_state_handle sh;
     struct eotp_state st;
     struct eotp_send_req req;
@@ -107,11 +96,17 @@ static int send_code(const struct eotp_cfg *cfg, struct eotp_api *api,
     if (r != EOTP_OK) {
         goto out;
     }
+    r = eotp_params_build(cfg, login, &params);
+    if (r != EOTP_OK) {
+        goto out;
+    }
     memset(&req, 0, sizeof(req));
     memset(&sr, 0, sizeof(sr));
     req.to = dest;
     req.template_id = cfg->template_id;
-    req.language = cfg->language;
+    req.language = eotp_policy_language(cfg, login->locale);
+    req.params = params.kv;
+    req.nparams = params.n;
     r = eotp_api_send(api, &req, &sr);
     if (r == EOTP_OK) {
         memcpy(res->message_id, sr.message_id, sizeof(res->message_id));
@@ -206,6 +201,10 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
     if (r != EOTP_OK) {
         goto out;
     }
+    r = eotp_policy_check(cfg, login, lg);
+    if (r != EOTP_OK) {
+        goto out;
+    }
     r = eotp_lookup_dests(cfg, login->user, lg, &dests, NULL, 0);
     if (r != EOTP_OK) {
         goto out;
@@ -215,7 +214,7 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
     if (r != EOTP_OK) {
         goto out;
     }
-    r = send_code(cfg, api, login->user, dests.dest[0], lg, res);
+    r = send_code(cfg, api, login, dests.dest[0], lg, res);
     if (r != EOTP_OK) {
         goto out;
     }
@@ -233,7 +232,7 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
             r = EOTP_E_CONV;
             goto out;
         }
-        if (!eotp_code_shape_ok(answer)) {
+        if (!eotp_policy_code_ok(cfg, answer)) {
             /*
              * Not a code: never sent anywhere (under sshd's password
              * method the answer may be the user's password).

@@ -30,6 +30,8 @@ struct eotp_login {
     const char *user;
     const char *service; /* may be NULL */
     const char *rhost;   /* may be NULL */
+    const char *command; /* sudo's command, may be NULL */
+    const char *locale;  /* LC_ALL/LC_MESSAGES/LANG, may be NULL */
 };
 
 struct eotp_result {
@@ -48,9 +50,6 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
                       const struct eotp_login *login,
                       const struct eotp_conv *conv,
                       const struct eotp_logger *lg, struct eotp_result *res);
-
-/* Does the answer look like a code at all (letters and digits, 4-10)? */
-bool eotp_code_shape_ok(const char *answer);
 
 /* "SMS", "WhatsApp", "email", "voice call" (or NULL if unknown). */
 const char *eotp_channel_label(const char *channel);

@@ -87,6 +87,17 @@ static const char *item_str(pam_handle_t *pamh, int item)
     return v;
 }
 
+/* A variable from the PAM environment, else from the process's. */
+static const char *env_str(pam_handle_t *pamh, const char *name)
+{
+    const char *v = pam_getenv(pamh, name);
+
+    if (v == NULL || *v == '\0') {
+        v = getenv(name);
+    }
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
 static void log_outcome(const struct eotp_logger *lg, int pamr, bool bypassed,
                         const struct eotp_login *login,
                         const struct eotp_result *res, bool debug)
@@ -144,7 +155,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 {
     struct eotp_logger lg = {emit_syslog, pamh, false};
     struct eotp_cfg cfg;
-    struct eotp_login login = {NULL, NULL, NULL};
+    struct eotp_login login = {NULL, NULL, NULL, NULL, NULL};
     struct eotp_result res;
     struct conv_ctx cctx = {pamh, (flags & PAM_SILENT) != 0};
     struct eotp_conv conv = {conv_prompt, conv_info, &cctx};
@@ -194,6 +205,14 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     }
     login.service = item_str(pamh, PAM_SERVICE);
     login.rhost = item_str(pamh, PAM_RHOST);
+    login.command = env_str(pamh, "SUDO_COMMAND");
+    login.locale = env_str(pamh, "LC_ALL");
+    if (login.locale == NULL) {
+        login.locale = env_str(pamh, "LC_MESSAGES");
+    }
+    if (login.locale == NULL) {
+        login.locale = env_str(pamh, "LANG");
+    }
     if (is_sshd_junk(item_str(pamh, PAM_AUTHTOK))) {
         /* Invalid user or refused root login under sshd: send nothing. */
         r = EOTP_E_SSHD_REFUSED;

@@ -1,0 +1,60 @@
+/*
+ * policy.h - who must use the second factor, what the message says, and
+ * what an answer must look like.
+ */
+#ifndef EOTP_POLICY_H
+#define EOTP_POLICY_H
+
+#include "api.h"
+#include "cfg.h"
+#include "log.h"
+#include "otp.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Does the second factor apply to this login?  EOTP_OK: yes.
+ * EOTP_E_IGNORE: the user is outside only_groups, in exempt_groups, or
+ * comes from an exempt network (an audit line says which).  EOTP_E_CONFIG:
+ * a group named in only_groups does not exist (fail closed: a typo must
+ * not switch the second factor off).
+ */
+int eotp_policy_check(const struct eotp_cfg *cfg,
+                      const struct eotp_login *login,
+                      const struct eotp_logger *lg);
+
+/* Is the address text ip inside the CIDR list?  Host names never are. */
+bool eotp_policy_addr_in_list(const char *ip, const char *cidr_list);
+
+#define EOTP_PARAMS_MAX 16
+#define EOTP_PARAM_VALUE_MAX 64
+
+struct eotp_params {
+    struct eotp_kv kv[EOTP_PARAMS_MAX];
+    size_t n;
+    char names[EOTP_PARAMS_MAX][33];
+    char values[EOTP_PARAMS_MAX][EOTP_PARAM_VALUE_MAX + 1];
+};
+
+/*
+ * Expand cfg->params for this login: %h host name, %s service, %u user,
+ * %r remote host, %c command (sudo), %% a percent sign.  Values are cut
+ * to EOTP_PARAM_VALUE_MAX bytes and stripped of control characters.
+ */
+int eotp_params_build(const struct eotp_cfg *cfg,
+                      const struct eotp_login *login,
+                      struct eotp_params *out);
+
+/*
+ * The template language to send: cfg->language, or for "auto" one of
+ * zh_CN, zh_HK, en, ja, th, es picked from locale (e.g. "ja_JP.UTF-8"),
+ * else "default".
+ */
+const char *eotp_policy_language(const struct eotp_cfg *cfg,
+                                 const char *locale);
+
+/* Can answer be a code for this configuration (code_length, code_type)? */
+bool eotp_policy_code_ok(const struct eotp_cfg *cfg, const char *answer);
+
+#endif
