@@ -32,6 +32,7 @@ struct eotp_login {
     const char *rhost;   /* may be NULL */
     const char *command; /* sudo's command, may be NULL */
     const char *locale;  /* LC_ALL/LC_MESSAGES/LANG, may be NULL */
+    const char *ssh_auth_info; /* sshd's SSH_AUTH_INFO_0, may be NULL */
 };
 
 struct eotp_result {

@@ -155,7 +155,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 {
     struct eotp_logger lg = {emit_syslog, pamh, false};
     struct eotp_cfg cfg;
-    struct eotp_login login = {NULL, NULL, NULL, NULL, NULL};
+    struct eotp_login login = {NULL, NULL, NULL, NULL, NULL, NULL};
     struct eotp_result res;
     struct conv_ctx cctx = {pamh, (flags & PAM_SILENT) != 0};
     struct eotp_conv conv = {conv_prompt, conv_info, &cctx};
@@ -213,6 +213,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     if (login.locale == NULL) {
         login.locale = env_str(pamh, "LANG");
     }
+    /* Set by sshd in the PAM environment only (never the process's). */
+    login.ssh_auth_info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
     if (is_sshd_junk(item_str(pamh, PAM_AUTHTOK))) {
         /* Invalid user or refused root login under sshd: send nothing. */
         r = EOTP_E_SSHD_REFUSED;
