@@ -174,3 +174,170 @@ clean:
 
 -include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) \
          $(BUILD)/src/pam/pam_engagelab_otp.d
+
+# ==== verification (issue 7): fuzz, valgrind, lint, torture, bench =======
+# Everything below builds into its own directory and is run only by its
+# own target; `make check` only replays the fuzz corpus (tests/fuzz/
+# test_corpus.sh) and checks the module's ELF properties.
+
+.PHONY: fuzz-build torture bench-programs clean-verify lint-flags
+
+# libFuzzer targets: clang, ASan + UBSan, the core compiled again with the
+# same sanitizers (and fuzzer coverage) in build-fuzz/.
+FUZZ_BUILD   := build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := $(filter-out -fzero-call-used-regs=used \
+                  -ftrivial-auto-var-init=zero,$(WARN)) \
+                -g -O1 -D_GNU_SOURCE -DEOTP_VERSION=\"$(VERSION)\" \
+                -DEOTP_SYSCONFDIR=\"$(SYSCONFDIR)\" $(DEPS_CFLAGS) \
+                $(FUZZ_SAN) -MMD -MP
+FUZZ_NAMES   := api_send api_verify api_error cfg usermap state \
+                $(if $(wildcard src/core/callback.h),callback) \
+                $(if $(wildcard src/core/phone.h),phone) \
+                $(if $(wildcard src/core/api_template.h),template)
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_OBJ     := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/src/core/%.o: src/core/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libeotp.a: $(FUZZ_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
+                      $(FUZZ_BUILD)/libeotp.a
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_BUILD)/libeotp.a $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# make fuzz FUZZ_SECONDS=N: each target for N seconds from its corpus.
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run-fuzz $(FUZZ_SECONDS) \
+	  $(FUZZ_NAMES)
+
+# The unit tests and end-to-end logins under valgrind (no sanitizer
+# build: valgrind and ASan do not mix; DWARF 4: valgrind 3.19 cannot read
+# gcc 12's DWARF 5 for the module).
+VALGRIND_BUILD := build-valgrind
+
+valgrind:
+	$(MAKE) BUILD=$(VALGRIND_BUILD) SAN= CFLAGS="$(CFLAGS) -gdwarf-4" \
+	  test-programs
+	BUILD=$(VALGRIND_BUILD) bash tests/valgrind.sh
+
+# Allocation-failure injection: a test-only module whose own allocations
+# (core and PAM glue, linked with --wrap) fail at the Nth call.
+TORTURE_BUILD := build-torture
+TORTURE_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                 -fno-omit-frame-pointer
+TORTURE_WRAP  := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc \
+                 -Wl,--wrap=strdup -Wl,--wrap=strndup \
+                 -Wl,--wrap=cJSON_ParseWithLength \
+                 -Wl,--wrap=curl_easy_init -Wl,--wrap=curl_easy_perform
+
+torture:
+	$(MAKE) BUILD=$(TORTURE_BUILD) SAN= SANFLAGS="$(TORTURE_SAN)" \
+	  $(TORTURE_BUILD)/torture/pam_engagelab_otp.so \
+	  $(TORTURE_BUILD)/tests/pam_harness
+	BUILD=$(TORTURE_BUILD) bash tests/alloc/test_torture.sh
+
+$(BUILD)/tests/failalloc.o: tests/alloc/failalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/torture/pam_engagelab_otp.so: $(BUILD)/src/pam/pam_engagelab_otp.o \
+    $(BUILD)/tests/failalloc.o $(LIB) src/pam/module.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(BUILD)/src/pam/pam_engagelab_otp.o \
+	  $(BUILD)/tests/failalloc.o $(LIB) \
+	  -Wl,--version-script=src/pam/module.map -Wl,-z,nodelete \
+	  $(TORTURE_WRAP) $(ALL_LDFLAGS) $(LIBS) -lpam
+
+# Static checks: cppcheck, clang-tidy, banned functions, clang-format.
+# The compile flags for the checkers are the real ones, as clang sees
+# them (lint-flags prints them).
+lint:
+	LINT_CFLAGS="$$($(MAKE) -s --no-print-directory CC=clang lint-flags)" \
+	  bash tests/lint.sh
+
+lint-flags:
+	@printf '%s\n' '$(filter-out -MMD -MP,$(ALL_CFLAGS))'
+
+# Figures, not tests (see docs-bench.md).
+bench-programs: $(PROGRAMS) $(HARNESS) $(CURLFLOOR) \
+                $(BUILD)/tests/bench_login $(BUILD)/tests/bench_lookup \
+                $(BUILD)/tests/fakepw.so
+
+$(BUILD)/tests/bench_lookup: tests/bench/bench_lookup.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LIBS) -lpam
+
+$(BUILD)/tests/bench_login: tests/bench/bench_login.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -rdynamic -lpam $(DEPS_LIBS) \
+	  -lpthread
+
+$(BUILD)/tests/fakepw.so: tests/bench/fakepw.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS) -ldl
+
+bench: bench-programs
+	BUILD=$(BUILD) bash tests/bench/run-bench.sh
+
+clean-verify:
+	rm -rf $(FUZZ_BUILD) $(TORTURE_BUILD) $(VALGRIND_BUILD)
+
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_BINS:=.d)
+
+# ==== packaging (issue 6): make deb, make rpm ==============================
+# make deb   binary package from packaging/debian/ with dpkg-buildpackage
+# make rpm   binary and source RPMs from packaging/rpm/pam_engagelab_otp.spec
+# Both build from a copy of the sources (never from build/) under
+# $(PKG_BUILD)/, and package whatever "make install" installs: the admin
+# tool is included whenever src/cli/ has sources.
+
+.PHONY: deb rpm clean-pkg
+
+PKG_BUILD ?= build-pkg
+PKG_FILES := Makefile src conf packaging $(wildcard README.md NEWS LICENSE)
+PKG_JOBS  ?= $(shell nproc 2>/dev/null || echo 1)
+DEB_TREE  := $(PKG_BUILD)/deb/pam-engagelab-otp-$(VERSION)
+RPM_TOP   := $(abspath $(PKG_BUILD)/rpm)
+RPM_NAME  := pam_engagelab_otp-$(VERSION)
+# On a system whose packages are not RPMs (Debian), rpmbuild cannot see
+# the build dependencies, and has no debuginfo extraction.
+RPM_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps \
+               --define 'debug_package %{nil}')
+
+deb:
+	rm -rf $(PKG_BUILD)/deb
+	mkdir -p $(DEB_TREE)
+	tar -cf - $(PKG_FILES) | tar -C $(DEB_TREE) -xf -
+	cp -R packaging/debian $(DEB_TREE)/debian
+	cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc -j$(PKG_JOBS)
+	@ls -1 $(PKG_BUILD)/deb/*.deb
+
+rpm:
+	@grep -Eq '^Version:[[:space:]]+$(VERSION)$$' \
+	  packaging/rpm/pam_engagelab_otp.spec || \
+	  { echo "rpm: Version in the spec is not $(VERSION)" >&2; exit 1; }
+	rm -rf $(RPM_TOP)
+	mkdir -p $(RPM_TOP)/SOURCES $(RPM_TOP)/tree/$(RPM_NAME)
+	tar -cf - $(PKG_FILES) | tar -C $(RPM_TOP)/tree/$(RPM_NAME) -xf -
+	tar -C $(RPM_TOP)/tree -czf $(RPM_TOP)/SOURCES/$(RPM_NAME).tar.gz \
+	  $(RPM_NAME)
+	rpmbuild -ba --define '_topdir $(RPM_TOP)' \
+	  --define '_smp_mflags -j$(PKG_JOBS)' $(RPM_FLAGS) \
+	  packaging/rpm/pam_engagelab_otp.spec
+	@find $(RPM_TOP)/RPMS $(RPM_TOP)/SRPMS -name '*.rpm'
+
+clean-pkg:
+	rm -rf $(PKG_BUILD)
