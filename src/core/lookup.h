@@ -11,9 +11,15 @@
 #include <stddef.h>
 
 /*
- * Look the user up in the configured sources, first hit wins.  On success
- * out holds the destinations and source names where they came from
- * ("map line 12").  EOTP_E_UNMAPPED when no source knows the user.
+ * Look the user up in the sources of user_sources, in order; the first
+ * that knows the user wins.  On success out holds the destinations and
+ * source (may be NULL) says where they came from: "map /etc/... line 12",
+ * "ldap ldap://127.0.0.1:3890 attribute mobile".
+ * EOTP_E_UNMAPPED when no source knows the user.  A directory that could
+ * not be used does not stop the walk (a later map may know the user), but
+ * if no later source does, its EOTP_E_LDAP is returned, not
+ * EOTP_E_UNMAPPED.  Other errors (EOTP_E_CONFIG, EOTP_E_FILE,
+ * EOTP_E_NOMEM) stop the walk and are returned.
  */
 int eotp_lookup_dests(const struct eotp_cfg *cfg, const char *user,
                       const struct eotp_logger *lg, struct eotp_dests *out,

@@ -52,13 +52,19 @@ static bool user_ok(const char *u)
     return true;
 }
 
-int eotp_usermap_parse_line(char *line, char **user, struct eotp_dests *out)
+/*
+ * Check one line and split it in place, allocating nothing: *user and
+ * item[0..*n) point into line.  Comments and blank lines give
+ * EOTP_E_NOT_FOUND, malformed lines EOTP_E_CONFIG.
+ */
+static int split_line(char *line, char **user, char *item[EOTP_MAX_DESTS],
+                      size_t *n)
 {
-    struct eotp_dests d = {{NULL}, 0, 0};
     char *colon;
     char *u;
     char *rest;
     char *next;
+    size_t k = 0;
 
     line = trim(line);
     if (*line == '\0' || *line == '#') {
@@ -74,27 +80,56 @@ int eotp_usermap_parse_line(char *line, char **user, struct eotp_dests *out)
         return EOTP_E_CONFIG;
     }
     for (rest = colon + 1; rest != NULL; rest = next) {
-        char *item;
+        char *it;
 
         next = strchr(rest, ',');
         if (next != NULL) {
             *next++ = '\0';
         }
-        item = trim(rest);
-        if (d.n == EOTP_MAX_DESTS ||
-            eotp_dest_classify(item) == EOTP_DEST_INVALID) {
-            eotp_dests_free(&d);
+        it = trim(rest);
+        if (k == EOTP_MAX_DESTS ||
+            eotp_dest_classify(it) == EOTP_DEST_INVALID) {
             return EOTP_E_CONFIG;
         }
-        d.dest[d.n] = strdup(item);
-        if (d.dest[d.n] == NULL) {
+        item[k++] = it;
+    }
+    *user = u;
+    *n = k;
+    return EOTP_OK;
+}
+
+/* Copies of the n items into out. */
+static int copy_dests(char *const item[], size_t n, struct eotp_dests *out)
+{
+    struct eotp_dests d = {{NULL}, 0, 0};
+
+    for (size_t i = 0; i < n; i++) {
+        d.dest[i] = strdup(item[i]);
+        if (d.dest[i] == NULL) {
             eotp_dests_free(&d);
             return EOTP_E_NOMEM;
         }
         d.n++;
     }
-    *user = u;
     *out = d;
+    return EOTP_OK;
+}
+
+int eotp_usermap_parse_line(char *line, char **user, struct eotp_dests *out)
+{
+    char *item[EOTP_MAX_DESTS];
+    char *u = NULL;
+    size_t n = 0;
+    int r = split_line(line, &u, item, &n);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    r = copy_dests(item, n, out);
+    if (r != EOTP_OK) {
+        return r;
+    }
+    *user = u;
     return EOTP_OK;
 }
 
@@ -158,7 +193,8 @@ static int scan(const char *path, const char *user,
     }
     r = EOTP_E_UNMAPPED;
     for (;;) {
-        struct eotp_dests d = {{NULL}, 0, 0};
+        char *item[EOTP_MAX_DESTS];
+        size_t nitem = 0;
         char *u = NULL;
         int got = next_line(f, buf, sizeof(buf));
         int pr;
@@ -167,13 +203,10 @@ static int scan(const char *path, const char *user,
             break;
         }
         lineno++;
-        pr = got < 0 ? EOTP_E_CONFIG : eotp_usermap_parse_line(buf, &u, &d);
+        /* Every line is checked, but only the user's is copied. */
+        pr = got < 0 ? EOTP_E_CONFIG : split_line(buf, &u, item, &nitem);
         if (pr == EOTP_E_NOT_FOUND) {
             continue;
-        }
-        if (pr == EOTP_E_NOMEM) {
-            r = pr;
-            break;
         }
         if (pr != EOTP_OK) {
             (*bad)++;
@@ -184,12 +217,12 @@ static int scan(const char *path, const char *user,
         }
         (*lines)++;
         if (user != NULL && strcmp(u, user) == 0) {
-            d.lineno = lineno;
-            *out = d;
-            r = EOTP_OK;
+            r = copy_dests(item, nitem, out);
+            if (r == EOTP_OK) {
+                out->lineno = lineno;
+            }
             break;
         }
-        eotp_dests_free(&d);
     }
     if (ferror(f)) {
         eotp_log(lg, LOG_ERR, "user map: read error file=%s", safe_path);
