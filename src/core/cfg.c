@@ -479,7 +479,7 @@ int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
             }
             memcpy(num, value, nlen);
             num[nlen] = '\0';
-            if (eotp_parse_long(num, 1, 1000000, &rate.count) != EOTP_OK ||
+            if (eotp_parse_long(num, 1, 1000, &rate.count) != EOTP_OK ||
                 eotp_parse_long(slash + 1, 1, 7L * 86400, &rate.seconds) !=
                     EOTP_OK) {
                 goto bad_rate;
@@ -555,34 +555,23 @@ static char *trim(char *s)
     return s;
 }
 
-int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
-                       const struct eotp_logger *lg)
+int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
+                          const char *name, const struct eotp_logger *lg)
 {
-    char why[160];
-    char safe_path[EOTP_FIELD_MAX];
+    char safe_name[EOTP_FIELD_MAX];
     char where[EOTP_FIELD_MAX + 16];
-    char *buf = NULL;
-    size_t len = 0;
     unsigned int lineno = 0;
-    int r;
     bool seen[NKEYS];
     char *line;
     char *next;
+    int r;
 
     memset(seen, 0, sizeof(seen));
-    eotp_sanitize(safe_path, sizeof(safe_path), path, true);
-    r = eotp_safefile_read(path, EOTP_SF_SECRET, EOTP_CONF_MAX_SIZE, &buf,
-                           &len, why, sizeof(why));
-    if (r != EOTP_OK) {
-        eotp_log(lg, r == EOTP_E_FILE ? LOG_ERR : LOG_ALERT,
-                 "config: refusing file=%s reason=\"%s\"", safe_path, why);
-        return r;
-    }
+    eotp_sanitize(safe_name, sizeof(safe_name), name, true);
     if (memchr(buf, '\0', len) != NULL) {
         eotp_log(lg, LOG_ALERT, "config: refusing file=%s reason=\"NUL byte\"",
-                 safe_path);
-        r = EOTP_E_CONFIG;
-        goto out;
+                 safe_name);
+        return EOTP_E_CONFIG;
     }
     for (line = buf; line != NULL && *line != '\0'; line = next) {
         char *eq;
@@ -595,7 +584,7 @@ int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
         if (next != NULL) {
             *next++ = '\0';
         }
-        (void)snprintf(where, sizeof(where), "%s:%u", safe_path, lineno);
+        (void)snprintf(where, sizeof(where), "%s:%u", safe_name, lineno);
         line = trim(line);
         if (*line == '\0' || *line == '#') {
             continue;
@@ -604,8 +593,7 @@ int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
         if (eq == NULL) {
             eotp_log(lg, LOG_ERR,
                      "config: expected key = value at %s", where);
-            r = EOTP_E_CONFIG;
-            goto out;
+            return EOTP_E_CONFIG;
         }
         *eq = '\0';
         key = trim(line);
@@ -616,18 +604,37 @@ int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
                 eotp_log(lg, LOG_ERR,
                          "config: key %s given twice at %s", k->name,
                          where);
-                r = EOTP_E_CONFIG;
-                goto out;
+                return EOTP_E_CONFIG;
             }
             seen[k - keys] = true;
         }
         r = eotp_cfg_set(cfg, key, value, false, where, lg);
         if (r != EOTP_OK) {
-            goto out;
+            return r;
         }
     }
-    r = EOTP_OK;
-out:
+    return EOTP_OK;
+}
+
+int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
+                       const struct eotp_logger *lg)
+{
+    char why[160];
+    char safe_path[EOTP_FIELD_MAX];
+    char *buf = NULL;
+    size_t len = 0;
+    int r;
+
+    r = eotp_safefile_read(path, EOTP_SF_SECRET, EOTP_CONF_MAX_SIZE, &buf,
+                           &len, why, sizeof(why));
+    if (r != EOTP_OK) {
+        eotp_log(lg, r == EOTP_E_FILE ? LOG_ERR : LOG_ALERT,
+                 "config: refusing file=%s reason=\"%s\"",
+                 eotp_sanitize(safe_path, sizeof(safe_path), path, true),
+                 why);
+        return r;
+    }
+    r = eotp_cfg_parse_buffer(cfg, buf, len, path, lg);
     eotp_freezero(buf, len + 1);
     return r;
 }
@@ -694,6 +701,11 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg,
                      k->name);
             return EOTP_E_CONFIG;
         }
+    }
+    if (cfg->code_length != 0 && cfg->code_length < 4) {
+        eotp_log(lg, LOG_ERR,
+                 "config: code_length must be 0 (any) or 4 to 10");
+        return EOTP_E_CONFIG;
     }
     if (strchr(cfg->dev_key, ':') != NULL) {
         eotp_log(lg, LOG_ERR, "config: dev_key may not contain ':'");

@@ -102,6 +102,14 @@ int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
                        const struct eotp_logger *lg);
 
 /*
+ * Parse config text: buf holds len bytes followed by a NUL and is split
+ * into lines in place.  name (the file name) is used in messages.  Same
+ * rules and errors as eotp_cfg_load_file() once the file is read.
+ */
+int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
+                          const char *name, const struct eotp_logger *lg);
+
+/*
  * Set one key from text.  where names the origin for messages
  * ("/etc/...conf:12", "argument").  Secrets may not come from
  * module arguments (from_arg true).

@@ -1,13 +1,25 @@
 /*
- * otp.c - one login: find the destination, send a code, prompt, verify.
+ * otp.c - one login: find the destination, check lockout, grace period
+ * and send limits, send a code, prompt, verify; a new code or another
+ * channel on request.
+ *
+ * Everything that must survive sshd's per-attempt processes lives in
+ * state_dir (state.c).  The user's record is locked around each
+ * read-modify-write, and around the send itself, so that limits are exact
+ * however many logins run at once.  Lock order: user record, then remote
+ * host record (never the other way round); the host key is read before
+ * any record is locked.
  */
 #include "otp.h"
 
 #include "err.h"
-#include "secret.h"
-#include "state.h"
+#include "grace.h"
+#include "limits.h"
+#include "localcode.h"
 #include "lookup.h"
 #include "policy.h"
+#include "secret.h"
+#include "state.h"
 #include "usermap.h"
 
 #include <pwd.h>
@@ -16,6 +28,46 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define RESENDS_MAX 3 /* new codes a user may ask for in one login */
+#define ALTS_MAX 4
+#define PROMPT_MAX 1024
+
+struct alt {
+    char channel[EOTP_CHANNEL_MAX + 1];
+    char template_id[129];
+};
+
+/* Where a code goes. */
+struct target {
+    const char *template_id;
+    const char *dest;
+    const char *channel; /* the alternative's channel, NULL for primary */
+};
+
+struct flow {
+    const struct eotp_cfg *cfg;
+    const struct eotp_login *login;
+    const struct eotp_conv *conv;
+    const struct eotp_logger *lg;
+    struct eotp_result *res;
+    struct eotp_api *api;
+    const struct eotp_dests *dests;
+    struct eotp_state *st;  /* the user's record, reloaded under each lock */
+    struct eotp_state *rst; /* the remote host's record */
+    unsigned char hostkey[EOTP_HOSTKEY_LEN];
+    bool have_key;
+    bool graced;
+    bool renewed; /* the current code came on request */
+    struct alt alts[ALTS_MAX];
+    size_t nalts;
+    struct target cur;              /* where the current code went */
+    char code_id[EOTP_CODE_ID_HEX]; /* local mode: its record entry */
+    int resends;
+    char user[EOTP_FIELD_MAX]; /* sanitised, for logs */
+    char service[EOTP_FIELD_MAX];
+    char rhost[EOTP_FIELD_MAX];
+};
 
 const char *eotp_channel_label(const char *channel)
 {
@@ -61,122 +113,14 @@ static void set_detail(struct eotp_result *res, struct eotp_api *api, int r)
 
         eotp_sanitize(safe, sizeof(safe), eotp_api_transport_error(api),
                       false);
-        (void)snprintf(res->detail, sizeof(res->detail), "error=\"%s\"",
-                       safe);
+        (void)snprintf(res->detail, sizeof(res->detail), "error=\"%s\"", safe);
     }
 }
 
-/*
- * Send a code, or reuse the pending one when the service refuses a new
- * send (3004) and our record says which message is still valid.
- */
-static int send_code(const struct eotp_cfg *cfg, struct eotp_api *api,
-                     const struct eotp_login *login, const char *dest,
-                     const struct eotp_logger *lg, struct eotp_result *res)
+static void clear_detail(struct eotp_result *res)
 {
-    const char *user = login->user;
-    struct eotp_params params;
-    struct eotp_state_handle sh;
-    struct eotp_state st;
-    struct eotp_send_req req;
-    struct eotp_send_resp sr;
-    char key[65];
-    long long now = (long long)time(NULL);
-    int r;
-
-    r = eotp_state_pending_key(cfg->template_id, dest, key);
-    if (r != EOTP_OK) {
-        return r;
-    }
-    r = eotp_state_lock(cfg->state_dir, user, lg, &sh);
-    if (r != EOTP_OK) {
-        return r;
-    }
-    r = eotp_state_load(&sh, &st);
-    if (r != EOTP_OK) {
-        goto out;
-    }
-    r = eotp_params_build(cfg, login, &params);
-    if (r != EOTP_OK) {
-        goto out;
-    }
-    memset(&req, 0, sizeof(req));
-    memset(&sr, 0, sizeof(sr));
-    req.to = dest;
-    req.template_id = cfg->template_id;
-    req.language = eotp_policy_language(cfg, login->locale);
-    req.params = params.kv;
-    req.nparams = params.n;
-    r = eotp_api_send(api, &req, &sr);
-    if (r == EOTP_OK) {
-        memcpy(res->message_id, sr.message_id, sizeof(res->message_id));
-        memcpy(res->channel, sr.channel, sizeof(res->channel));
-        memcpy(st.pending_id, sr.message_id, sizeof(st.pending_id));
-        memcpy(st.pending_key, key, sizeof(st.pending_key));
-        memcpy(st.pending_channel, sr.channel, sizeof(st.pending_channel));
-        st.pending_time = now;
-        r = eotp_state_save(&sh, &st);
-        goto out;
-    }
-    set_detail(res, api, r);
-    if (r == EOTP_E_RESEND && st.pending_time != 0 &&
-        now - st.pending_time >= 0 &&
-        now - st.pending_time < EOTP_PENDING_MAX_AGE &&
-        strcmp(st.pending_key, key) == 0) {
-        memcpy(res->message_id, st.pending_id, sizeof(res->message_id));
-        if (strcmp(st.pending_channel, "unknown") != 0) {
-            memcpy(res->channel, st.pending_channel, sizeof(res->channel));
-        }
-        res->reused = true;
-        r = EOTP_OK;
-    }
-out:
-    eotp_state_unlock(&sh);
-    return r;
-}
-
-/* Forget the pending code once it is used up (verified or expired). */
-static void forget_pending(const struct eotp_cfg *cfg, const char *user,
-                           const char *message_id,
-                           const struct eotp_logger *lg)
-{
-    struct eotp_state_handle sh;
-    struct eotp_state st;
-
-    if (eotp_state_lock(cfg->state_dir, user, lg, &sh) != EOTP_OK) {
-        return;
-    }
-    if (eotp_state_load(&sh, &st) == EOTP_OK &&
-        strcmp(st.pending_id, message_id) == 0) {
-        memset(&st, 0, sizeof(st));
-        (void)eotp_state_save(&sh, &st);
-    }
-    eotp_state_unlock(&sh);
-}
-
-static void make_prompt(char *buf, size_t len, const struct eotp_result *res,
-                        const char *lead)
-{
-    const char *label = eotp_channel_label(res->channel);
-
-    if (res->reused) {
-        if (label != NULL) {
-            (void)snprintf(buf, len,
-                           "%sThe code sent earlier by %s to %s is still "
-                           "valid. Code: ",
-                           lead, label, res->masked);
-        } else {
-            (void)snprintf(buf, len,
-                           "%sThe code sent earlier to %s is still valid. "
-                           "Code: ",
-                           lead, res->masked);
-        }
-    } else if (label != NULL) {
-        (void)snprintf(buf, len, "%sCode sent by %s to %s: ", lead, label,
-                       res->masked);
-    } else {
-        (void)snprintf(buf, len, "%sCode sent to %s: ", lead, res->masked);
-    }
+    res->detail[0] = '\0';
+    res->api_code = 0;
 }
 
 static void say(const struct eotp_conv *conv, bool error, const char *text)
@@ -186,14 +130,768 @@ static void say(const struct eotp_conv *conv, bool error, const char *text)
     }
 }
 
+/* ---- configuration helpers ---------------------------------------------- */
+
+static void parse_alts(struct flow *f)
+{
+    const char *cur = f->cfg->alt_templates;
+    char item[256];
+
+    if (cur == NULL) {
+        return;
+    }
+    while (f->nalts < ALTS_MAX && eotp_list_next(&cur, item, sizeof(item))) {
+        char *colon = strchr(item, ':');
+        struct alt *a = &f->alts[f->nalts];
+
+        /* cfg.c checked the shape already; skip anything odd. */
+        if (colon == NULL || colon == item ||
+            (size_t)(colon - item) >= sizeof(a->channel) ||
+            strlen(colon + 1) >= sizeof(a->template_id)) {
+            continue;
+        }
+        *colon = '\0';
+        memcpy(a->channel, item, (size_t)(colon - item) + 1);
+        memcpy(a->template_id, colon + 1, strlen(colon + 1) + 1);
+        f->nalts++;
+    }
+}
+
+/* The destination for an alternative channel: an email address for
+ * email, a phone number for the others; NULL if the user has none. */
+static const char *dest_for(const struct flow *f, const char *channel)
+{
+    enum eotp_dest_kind want = strcmp(channel, "email") == 0 ? EOTP_DEST_EMAIL
+                                                             : EOTP_DEST_PHONE;
+
+    for (size_t i = 0; i < f->dests->n; i++) {
+        if (eotp_dest_classify(f->dests->dest[i]) == want) {
+            return f->dests->dest[i];
+        }
+    }
+    return NULL;
+}
+
+static bool rhost_limited(const struct flow *f)
+{
+    return eotp_rate_on(&f->cfg->rhost_send_limit) &&
+           f->login->rhost != NULL && f->login->rhost[0] != '\0';
+}
+
+static bool need_hostkey(const struct flow *f)
+{
+    return f->cfg->code_mode == EOTP_CODE_LOCAL || f->cfg->grace_period > 0 ||
+           rhost_limited(f);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static int user_lock(struct flow *f, struct eotp_state_handle *h,
+                     long long now)
+{
+    int r = eotp_state_lock(f->cfg->state_dir, f->login->user, f->lg, h);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    r = eotp_state_load(h, f->st);
+    if (r != EOTP_OK) {
+        eotp_state_unlock(h);
+        return r;
+    }
+    eotp_limits_prune_user(f->st, f->cfg, now);
+    return EOTP_OK;
+}
+
+/* Save and unlock; a failed save turns success into EOTP_E_STATE. */
+static int user_unlock(struct flow *f, struct eotp_state_handle *h, int r)
+{
+    int sr = eotp_state_save(h, f->st);
+
+    eotp_state_unlock(h);
+    return r == EOTP_OK && sr != EOTP_OK ? sr : r;
+}
+
+/*
+ * Check the remote host's limit and, if a send is allowed, record it
+ * (a reservation, given back if nothing is sent).  The host's lock is
+ * held only for this, not across the send, so one slow send does not
+ * hold up every login from the same address.
+ */
+static int rhost_reserve(struct flow *f, long long now, long *wait)
+{
+    struct eotp_state_handle h;
+    int r = eotp_state_lock_rhost(f->cfg->state_dir, f->login->rhost,
+                                  f->hostkey, f->lg, &h);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    r = eotp_state_load(&h, f->rst);
+    if (r == EOTP_OK) {
+        eotp_limits_prune_rhost(f->rst, f->cfg, now);
+        *wait = eotp_rate_wait(&f->rst->sends, &f->cfg->rhost_send_limit, now);
+        if (*wait == 0) {
+            eotp_events_add(&f->rst->sends, now);
+        }
+        r = eotp_state_save(&h, f->rst);
+    }
+    eotp_state_unlock(&h);
+    return r;
+}
+
+static void rhost_release(struct flow *f, long long t)
+{
+    struct eotp_state_handle h;
+
+    if (eotp_state_lock_rhost(f->cfg->state_dir, f->login->rhost, f->hostkey,
+                              f->lg, &h) != EOTP_OK) {
+        return; /* the reservation stays: stricter, never looser */
+    }
+    if (eotp_state_load(&h, f->rst) == EOTP_OK) {
+        eotp_limits_prune_rhost(f->rst, f->cfg, t);
+        (void)eotp_events_remove(&f->rst->sends, t);
+        (void)eotp_state_save(&h, f->rst);
+    }
+    eotp_state_unlock(&h);
+}
+
+/* ---- refusals ----------------------------------------------------------- */
+
+static int limited(struct flow *f, const char *which,
+                   const struct eotp_rate *rate, long wait)
+{
+    f->res->retry_in = wait;
+    (void)snprintf(f->res->detail, sizeof(f->res->detail),
+                   "limit=%s count=%ld window=%ld retry_in=%ld", which,
+                   rate->count, rate->seconds, wait);
+    eotp_log(f->lg, LOG_WARNING,
+             "send limit reached, nothing sent user=%s service=%s rhost=%s "
+             "limit=%s count=%ld window=%ld retry_in=%ld",
+             f->user, f->service, f->rhost, which, rate->count, rate->seconds,
+             wait);
+    return EOTP_E_RATE_LIMIT;
+}
+
+static int locked_out(struct flow *f, long wait, bool before_send)
+{
+    const struct eotp_rate *rate = &f->cfg->lockout;
+    char when[32];
+    char msg[96];
+
+    f->res->retry_in = wait;
+    (void)snprintf(f->res->detail, sizeof(f->res->detail),
+                   "limit=lockout count=%ld window=%ld retry_in=%ld",
+                   rate->count, rate->seconds, wait);
+    eotp_log(f->lg, LOG_WARNING,
+             "%s user=%s service=%s rhost=%s limit=lockout count=%ld "
+             "window=%ld retry_in=%ld",
+             before_send ? "locked out after wrong codes, nothing sent"
+                         : "lockout reached after wrong codes",
+             f->user, f->service, f->rhost, rate->count, rate->seconds, wait);
+    (void)snprintf(msg, sizeof(msg), "Too many wrong codes; try again in %s.",
+                   eotp_limits_wait_text(wait, when, sizeof(when)));
+    say(f->conv, true, msg);
+    return EOTP_E_LOCKED;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static bool ambiguous_failure(int r)
+{
+    /* The code may have gone out although we got no usable answer. */
+    return r == EOTP_E_TRANSPORT || r == EOTP_E_TIMEOUT ||
+           r == EOTP_E_SERVER || r == EOTP_E_BAD_RESPONSE;
+}
+
+static void set_current(struct flow *f, const struct target *t,
+                        const char *msgid, const char *channel, bool reused)
+{
+    struct eotp_result *res = f->res;
+
+    f->cur = *t;
+    (void)snprintf(res->message_id, sizeof(res->message_id), "%s",
+                   strcmp(msgid, "none") != 0 ? msgid : "");
+    if (channel[0] != '\0' && strcmp(channel, "unknown") != 0) {
+        (void)snprintf(res->channel, sizeof(res->channel), "%s", channel);
+    } else if (t->channel != NULL) {
+        (void)snprintf(res->channel, sizeof(res->channel), "%s", t->channel);
+    } else {
+        res->channel[0] = '\0';
+    }
+    res->reused = reused;
+    eotp_dest_mask(t->dest, res->masked, sizeof(res->masked));
+}
+
+/*
+ * Send a code to t with the user's record locked and loaded (f->st):
+ * check the user's and the remote host's limits, send, record.  When the
+ * service refuses a new send (3004) the earlier code for the same
+ * template and destination is reused if our record knows it.  On failure
+ * the current code (f->cur, res) is left as it was.
+ */
+static int send_locked(struct flow *f, const struct target *t, long long now)
+{
+    const struct eotp_cfg *cfg = f->cfg;
+    const bool local = cfg->code_mode == EOTP_CODE_LOCAL;
+    struct eotp_params params;
+    struct eotp_send_req req;
+    struct eotp_send_resp sr;
+    struct eotp_localcode lc;
+    char key[EOTP_HEX256];
+    char code[EOTP_LOCALCODE_MAX_LEN + 1];
+    bool reserved = false;
+    long wait = 0;
+    int r;
+
+    memset(&lc, 0, sizeof(lc));
+    memset(code, 0, sizeof(code));
+    r = eotp_state_pending_key(t->template_id, t->dest, key);
+    if (r != EOTP_OK) {
+        return r;
+    }
+    wait = eotp_rate_wait(&f->st->sends, &cfg->send_limit, now);
+    if (wait > 0) {
+        return limited(f, "send_limit", &cfg->send_limit, wait);
+    }
+    if (rhost_limited(f)) {
+        r = rhost_reserve(f, now, &wait);
+        if (r != EOTP_OK) {
+            return r;
+        }
+        if (wait > 0) {
+            return limited(f, "rhost_send_limit", &cfg->rhost_send_limit,
+                           wait);
+        }
+        reserved = true;
+    }
+    r = eotp_params_build(cfg, f->login, &params);
+    if (r != EOTP_OK) {
+        goto out;
+    }
+    memset(&req, 0, sizeof(req));
+    memset(&sr, 0, sizeof(sr));
+    req.to = t->dest;
+    req.template_id = t->template_id;
+    req.language = eotp_policy_language(cfg, f->login->locale);
+    req.params = params.kv;
+    req.nparams = params.n;
+    if (local) {
+        r = eotp_localcode_random_hex((EOTP_CODE_ID_HEX - 1) / 2, lc.id,
+                                      sizeof(lc.id));
+        if (r == EOTP_OK) {
+            r = eotp_localcode_generate(cfg->code_type, cfg->code_length, code,
+                                        sizeof(code));
+            if (r == EOTP_E_CONFIG) {
+                eotp_log(f->lg, LOG_ERR,
+                         "config: code_mode = local needs code_length 0 or "
+                         "%d to %d",
+                         EOTP_LOCALCODE_MIN_LEN, EOTP_LOCALCODE_MAX_LEN);
+            }
+        }
+        if (r == EOTP_OK) {
+            r = eotp_localcode_mac(f->hostkey, f->login->user, lc.id, code,
+                                   lc.mac);
+        }
+        if (r != EOTP_OK) {
+            goto out;
+        }
+        req.code = code;
+    }
+    r = eotp_api_send(f->api, &req, &sr);
+    eotp_memzero(code, sizeof(code));
+    if (r == EOTP_OK) {
+        reserved = false; /* the reservation is now a send */
+        if (eotp_rate_on(&cfg->send_limit)) {
+            eotp_events_add(&f->st->sends, now);
+        }
+        if (local) {
+            (void)snprintf(lc.msgid, sizeof(lc.msgid), "%s", sr.message_id);
+            memcpy(lc.key, key, sizeof(lc.key));
+            (void)snprintf(lc.channel, sizeof(lc.channel), "%s",
+                           sr.channel[0] != '\0' ? sr.channel
+                           : t->channel != NULL  ? t->channel
+                                                 : "unknown");
+            lc.created = now;
+            lc.expires = now + cfg->code_ttl;
+            eotp_state_put_code(f->st, &lc);
+            memcpy(f->code_id, lc.id, sizeof(f->code_id));
+        } else {
+            struct eotp_pending p;
+
+            memset(&p, 0, sizeof(p));
+            memcpy(p.id, sr.message_id, sizeof(p.id));
+            memcpy(p.key, key, sizeof(p.key));
+            (void)snprintf(p.channel, sizeof(p.channel), "%s",
+                           sr.channel[0] != '\0' ? sr.channel
+                           : t->channel != NULL  ? t->channel
+                                                 : "unknown");
+            p.time = now;
+            eotp_state_put_pending(f->st, &p);
+        }
+        set_current(f, t, sr.message_id, sr.channel, false);
+        f->res->sends++;
+        goto out;
+    }
+    set_detail(f->res, f->api, r);
+    if (ambiguous_failure(r)) {
+        /* Counted: an SMS may have been sent (and billed) anyway. */
+        reserved = false;
+        if (eotp_rate_on(&cfg->send_limit)) {
+            eotp_events_add(&f->st->sends, now);
+        }
+        goto out;
+    }
+    if (r == EOTP_E_RESEND) {
+        if (local) {
+            struct eotp_localcode *c = eotp_state_latest_code(f->st, key, now);
+
+            if (c != NULL) {
+                memcpy(f->code_id, c->id, sizeof(f->code_id));
+                set_current(f, t, c->msgid, c->channel, true);
+                r = EOTP_OK;
+            }
+        } else {
+            struct eotp_pending *p = eotp_state_find_pending(f->st, key);
+
+            if (p != NULL && now - p->time >= 0 &&
+                now - p->time < EOTP_PENDING_MAX_AGE) {
+                set_current(f, t, p->id, p->channel, true);
+                r = EOTP_OK;
+            }
+        }
+    }
+out:
+    if (reserved) {
+        rhost_release(f, now);
+    }
+    eotp_memzero(code, sizeof(code));
+    eotp_memzero(&lc, sizeof(lc));
+    return r;
+}
+
+/*
+ * The start of a login, under one lock of the user's record: lockout,
+ * grace period, limits, first send.
+ */
+static int begin(struct flow *f, const struct target *primary)
+{
+    const struct eotp_cfg *cfg = f->cfg;
+    struct eotp_state_handle h;
+    long long now = (long long)time(NULL);
+    long wait;
+    int r = user_lock(f, &h, now);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    wait = eotp_rate_wait(&f->st->wrong, &cfg->lockout, now);
+    if (wait > 0) {
+        r = locked_out(f, wait, true);
+        goto out;
+    }
+    if (cfg->grace_period > 0) {
+        char mac[EOTP_HEX256];
+        long long since = 0;
+
+        r = eotp_grace_binding(f->hostkey, f->login, mac);
+        if (r != EOTP_OK) {
+            goto out;
+        }
+        if (eotp_grace_find(f->st, mac, cfg->grace_period, now, &since)) {
+            f->graced = true;
+            f->res->grace = true;
+            (void)snprintf(f->res->detail, sizeof(f->res->detail),
+                           "grace=yes age=%lld", now - since);
+            eotp_log(f->lg, LOG_INFO,
+                     "grace period: second factor skipped user=%s service=%s "
+                     "rhost=%s age=%lld grace_period=%ld",
+                     f->user, f->service, f->rhost, now - since,
+                     cfg->grace_period);
+            r = EOTP_OK;
+            goto out;
+        }
+    }
+    r = send_locked(f, primary, now);
+out:
+    return user_unlock(f, &h, r);
+}
+
+/*
+ * The user asked for a new code (empty answer) or another channel (a is
+ * not NULL).  Returns 0 and a lead text for the next prompt, or an error
+ * that ends the login.
+ */
+static int request_new(struct flow *f, const struct alt *a, char *lead,
+                       size_t leadlen)
+{
+    struct eotp_state_handle h;
+    struct target t = f->cur;
+    long long now;
+    long wait;
+    char when[32];
+    int r;
+
+    lead[0] = '\0';
+    if (f->resends >= RESENDS_MAX) {
+        f->res->wrong++; /* bounds the prompt loop */
+        (void)snprintf(lead, leadlen, "No more new codes in this login. ");
+        return EOTP_OK;
+    }
+    f->resends++;
+    if (a != NULL) {
+        t.template_id = a->template_id;
+        t.channel = a->channel;
+        t.dest = dest_for(f, a->channel);
+        if (t.dest == NULL) {
+            (void)snprintf(lead, leadlen, "No %s destination is on file. ",
+                           strcmp(a->channel, "email") == 0 ? "email"
+                                                            : "phone");
+            return EOTP_OK;
+        }
+    }
+    now = (long long)time(NULL);
+    r = user_lock(f, &h, now);
+    if (r != EOTP_OK) {
+        return r;
+    }
+    wait = eotp_rate_wait(&f->st->wrong, &f->cfg->lockout, now);
+    if (wait > 0) {
+        r = locked_out(f, wait, true);
+    } else {
+        r = send_locked(f, &t, now);
+    }
+    r = user_unlock(f, &h, r);
+    eotp_log(f->lg, LOG_INFO,
+             "new code requested user=%s service=%s rhost=%s channel=%s "
+             "dest=%s result=%s%s",
+             f->user, f->service, f->rhost,
+             t.channel != NULL ? t.channel : "primary", f->res->masked,
+             eotp_err_reason(r),
+             r == EOTP_OK && f->res->reused ? " reused=yes" : "");
+    switch (r) {
+    case EOTP_OK:
+        f->renewed = !f->res->reused;
+        return EOTP_OK;
+    case EOTP_E_RATE_LIMIT:
+        (void)snprintf(lead, leadlen,
+                       "Too many codes requested; try again in %s. ",
+                       eotp_limits_wait_text(f->res->retry_in, when,
+                                             sizeof(when)));
+        clear_detail(f->res);
+        return EOTP_OK;
+    case EOTP_E_RESEND:
+        (void)snprintf(lead, leadlen,
+                       "A code was sent recently; use the one you have. ");
+        clear_detail(f->res);
+        return EOTP_OK;
+    case EOTP_E_LOCKED:
+    case EOTP_E_STATE:
+    case EOTP_E_NOMEM:
+    case EOTP_E_INTERNAL:
+        return r;
+    default:
+        /* The earlier code still works; say so and go on. */
+        (void)snprintf(lead, leadlen, "No new code could be sent. ");
+        clear_detail(f->res);
+        return EOTP_OK;
+    }
+}
+
+/* ---- verifying ---------------------------------------------------------- */
+
+/* Bookkeeping of a right code, in the locked record. */
+static int success_locked(struct flow *f, long long now)
+{
+    f->st->wrong.n = 0; /* a successful login clears the wrong codes */
+    if (f->cfg->grace_period > 0) {
+        char mac[EOTP_HEX256];
+        int r = eotp_grace_binding(f->hostkey, f->login, mac);
+
+        if (r != EOTP_OK) {
+            return r;
+        }
+        eotp_grace_put(f->st, mac, now);
+    }
+    return EOTP_OK;
+}
+
+/* Record a wrong code; EOTP_E_LOCKED when that reaches the lockout. */
+static int wrong_locked(struct flow *f, long long now, long *wait)
+{
+    *wait = 0;
+    if (eotp_rate_on(&f->cfg->lockout)) {
+        eotp_events_add(&f->st->wrong, now);
+        *wait = eotp_rate_wait(&f->st->wrong, &f->cfg->lockout, now);
+    }
+    return EOTP_OK;
+}
+
+/* After the service's verdict on a platform code. */
+static int platform_outcome(struct flow *f, bool verified)
+{
+    struct eotp_state_handle h;
+    long long now = (long long)time(NULL);
+    long wait = 0;
+    int r = user_lock(f, &h, now);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    if (verified) {
+        eotp_state_del_pending(f->st, f->res->message_id);
+        r = success_locked(f, now);
+    } else {
+        r = wrong_locked(f, now, &wait);
+    }
+    r = user_unlock(f, &h, r);
+    if (r == EOTP_OK && wait > 0) {
+        r = locked_out(f, wait, false);
+    }
+    return r;
+}
+
+/* Forget a platform code that expired or was used up. */
+static void forget_pending(struct flow *f)
+{
+    struct eotp_state_handle h;
+    long long now = (long long)time(NULL);
+
+    if (user_lock(f, &h, now) != EOTP_OK) {
+        return;
+    }
+    eotp_state_del_pending(f->st, f->res->message_id);
+    (void)user_unlock(f, &h, EOTP_OK);
+}
+
+/*
+ * Check answer against the current local code, in constant time, under
+ * the lock: a right code is deleted (it works once), a wrong one counts
+ * against the code (deleted after max_attempts) and the lockout.
+ * EOTP_E_CODE_EXPIRED when the code expired or is gone.
+ */
+static int local_verify(struct flow *f, const char *answer, bool *verified)
+{
+    struct eotp_state_handle h;
+    struct eotp_localcode *c;
+    char mac[EOTP_HEX256];
+    long long now = (long long)time(NULL);
+    long wait = 0;
+    int r = user_lock(f, &h, now);
+
+    *verified = false;
+    if (r != EOTP_OK) {
+        return r;
+    }
+    c = eotp_state_find_code(f->st, f->code_id);
+    if (c == NULL) {
+        r = EOTP_E_CODE_EXPIRED; /* expired (pruned), used, or replaced */
+        goto out;
+    }
+    r = eotp_localcode_mac(f->hostkey, f->login->user, c->id, answer, mac);
+    if (r != EOTP_OK) {
+        goto out;
+    }
+    if (eotp_consttime_memeq(mac, c->mac, 64)) {
+        eotp_state_del_code(f->st, f->code_id);
+        *verified = true;
+        r = success_locked(f, now);
+    } else {
+        c->wrong++;
+        if (c->wrong >= f->cfg->max_attempts) {
+            eotp_state_del_code(f->st, f->code_id);
+        }
+        r = wrong_locked(f, now, &wait);
+    }
+out:
+    eotp_memzero(mac, sizeof(mac));
+    r = user_unlock(f, &h, r);
+    if (r != EOTP_OK) {
+        *verified = false;
+    }
+    if (r == EOTP_OK && wait > 0) {
+        r = locked_out(f, wait, false);
+    }
+    return r;
+}
+
+/* ---- prompts ------------------------------------------------------------ */
+
+static const char *alt_phrase(const char *channel)
+{
+    if (strcmp(channel, "voice") == 0) {
+        return "\"voice\" for a call";
+    }
+    if (strcmp(channel, "email") == 0) {
+        return "\"email\" for an email";
+    }
+    if (strcmp(channel, "whatsapp") == 0) {
+        return "\"whatsapp\" for WhatsApp";
+    }
+    return "\"sms\" for a text message";
+}
+
+/* " (empty for a new code, "voice" for a call)" when alternatives are
+ * configured, else "" (an empty answer still asks for a new code). */
+static void make_hint(const struct flow *f, char *buf, size_t len)
+{
+    size_t o;
+
+    buf[0] = '\0';
+    if (f->nalts == 0) {
+        return;
+    }
+    (void)snprintf(buf, len, " (empty for a new code");
+    for (size_t i = 0; i < f->nalts; i++) {
+        const struct alt *a = &f->alts[i];
+
+        if (dest_for(f, a->channel) == NULL ||
+            strcmp(a->channel, f->res->channel) == 0) {
+            continue;
+        }
+        o = strlen(buf);
+        (void)snprintf(buf + o, len - o, ", %s", alt_phrase(a->channel));
+    }
+    o = strlen(buf);
+    (void)snprintf(buf + o, len - o, ")");
+}
+
+/* One string per prompt: sshd before 10.3 holds back info messages. */
+static void make_prompt(const struct flow *f, char *buf, size_t len,
+                        const char *lead)
+{
+    const struct eotp_result *res = f->res;
+    const char *label = eotp_channel_label(res->channel);
+    char hint[256];
+
+    make_hint(f, hint, sizeof(hint));
+    if (res->reused) {
+        if (label != NULL) {
+            (void)snprintf(buf, len,
+                           "%sThe code sent earlier by %s to %s is still "
+                           "valid. Code%s: ",
+                           lead, label, res->masked, hint);
+        } else {
+            (void)snprintf(buf, len,
+                           "%sThe code sent earlier to %s is still valid. "
+                           "Code%s: ",
+                           lead, res->masked, hint);
+        }
+    } else if (label != NULL) {
+        (void)snprintf(buf, len, "%s%s by %s to %s%s: ", lead,
+                       f->renewed ? "New code sent" : "Code sent", label,
+                       res->masked, hint);
+    } else {
+        (void)snprintf(buf, len, "%s%s to %s%s: ", lead,
+                       f->renewed ? "New code sent" : "Code sent", res->masked,
+                       hint);
+    }
+}
+
+/* The alternative named by answer, or NULL. */
+static const struct alt *alt_named(const struct flow *f, const char *answer)
+{
+    for (size_t i = 0; i < f->nalts; i++) {
+        if (strcmp(answer, f->alts[i].channel) == 0) {
+            return &f->alts[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- the flow ----------------------------------------------------------- */
+
+static int prompt_loop(struct flow *f)
+{
+    const struct eotp_cfg *cfg = f->cfg;
+    struct eotp_result *res = f->res;
+    char lead[160] = "";
+    int r = EOTP_E_MAXTRIES;
+
+    while (res->wrong < cfg->max_attempts) {
+        char prompt[PROMPT_MAX];
+        const struct alt *a;
+        char *answer = NULL;
+        bool verified = false;
+        int vr;
+
+        make_prompt(f, prompt, sizeof(prompt), lead);
+        lead[0] = '\0';
+        vr = f->conv->prompt(f->conv->ctx, prompt, &answer);
+        if (vr != EOTP_OK || answer == NULL) {
+            eotp_str_wipe_free(answer);
+            return EOTP_E_CONV;
+        }
+        a = alt_named(f, answer);
+        if (answer[0] == '\0' || a != NULL) {
+            eotp_str_wipe_free(answer);
+            vr = request_new(f, a, lead, sizeof(lead));
+            if (vr != EOTP_OK) {
+                return vr;
+            }
+            continue;
+        }
+        if (!eotp_policy_code_ok(cfg, answer)) {
+            /*
+             * Not a code: never sent anywhere (under sshd's password
+             * method the answer may be the user's password), and not
+             * counted towards the lockout.
+             */
+            eotp_str_wipe_free(answer);
+            res->wrong++;
+            (void)snprintf(lead, sizeof(lead), "That is not a valid code. ");
+            continue;
+        }
+        if (cfg->code_mode == EOTP_CODE_LOCAL) {
+            vr = local_verify(f, answer, &verified);
+            eotp_str_wipe_free(answer);
+            if (vr == EOTP_E_LOCKED) {
+                res->wrong++;
+                return vr;
+            }
+        } else {
+            vr = eotp_api_verify(f->api, res->message_id, answer, &verified);
+            eotp_str_wipe_free(answer);
+            if (vr != EOTP_OK) {
+                set_detail(res, f->api, vr);
+                if (vr == EOTP_E_CODE_EXPIRED) {
+                    forget_pending(f);
+                }
+            } else {
+                vr = platform_outcome(f, verified);
+                if (vr == EOTP_E_LOCKED) {
+                    res->wrong++;
+                    return vr;
+                }
+            }
+        }
+        if (vr != EOTP_OK) {
+            if (vr == EOTP_E_CODE_EXPIRED) {
+                say(f->conv, true,
+                    "The code has expired or was already used. Log in again "
+                    "to get a new one.");
+            }
+            return vr;
+        }
+        if (verified) {
+            return EOTP_OK;
+        }
+        res->wrong++;
+        (void)snprintf(lead, sizeof(lead), "Wrong code. ");
+    }
+    say(f->conv, true, "Too many wrong codes.");
+    return r;
+}
+
 int eotp_authenticate(const struct eotp_cfg *cfg,
                       const struct eotp_login *login,
                       const struct eotp_conv *conv,
                       const struct eotp_logger *lg, struct eotp_result *res)
 {
     struct eotp_dests dests = {{NULL}, 0, 0};
-    struct eotp_api *api = NULL;
-    const char *lead = "";
+    struct flow *f = NULL;
+    struct target primary;
+    bool used_state = false;
     int r;
 
     memset(res, 0, sizeof(*res));
@@ -210,62 +908,55 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
         goto out;
     }
     eotp_dest_mask(dests.dest[0], res->masked, sizeof(res->masked));
-    r = eotp_api_new(cfg, cfg->deadline * 1000, &api);
+    f = calloc(1, sizeof(*f));
+    if (f != NULL) {
+        f->st = calloc(1, sizeof(*f->st));
+        f->rst = calloc(1, sizeof(*f->rst));
+    }
+    if (f == NULL || f->st == NULL || f->rst == NULL) {
+        r = EOTP_E_NOMEM;
+        goto out;
+    }
+    f->cfg = cfg;
+    f->login = login;
+    f->conv = conv;
+    f->lg = lg;
+    f->res = res;
+    f->dests = &dests;
+    eotp_sanitize(f->user, sizeof(f->user), login->user, true);
+    eotp_sanitize(f->service, sizeof(f->service), login->service, true);
+    eotp_sanitize(f->rhost, sizeof(f->rhost), login->rhost, true);
+    parse_alts(f);
+    used_state = true;
+    if (need_hostkey(f)) {
+        r = eotp_state_hostkey(cfg->state_dir, lg, f->hostkey);
+        if (r != EOTP_OK) {
+            goto out;
+        }
+        f->have_key = true;
+    }
+    r = eotp_api_new(cfg, cfg->deadline * 1000, &f->api);
     if (r != EOTP_OK) {
         goto out;
     }
-    r = send_code(cfg, api, login, dests.dest[0], lg, res);
-    if (r != EOTP_OK) {
-        goto out;
-    }
-    r = EOTP_E_MAXTRIES;
-    while (res->wrong < cfg->max_attempts) {
-        char prompt[EOTP_MASK_MAX + 128];
-        char *answer = NULL;
-        bool verified = false;
-        int vr;
+    primary.template_id = cfg->template_id;
+    primary.dest = dests.dest[0];
+    primary.channel = NULL;
+    r = begin(f, &primary);
+    if (r == EOTP_E_RATE_LIMIT) {
+        char when[32];
+        char msg[96];
 
-        make_prompt(prompt, sizeof(prompt), res, lead);
-        vr = conv->prompt(conv->ctx, prompt, &answer);
-        if (vr != EOTP_OK || answer == NULL) {
-            eotp_str_wipe_free(answer);
-            r = EOTP_E_CONV;
-            goto out;
-        }
-        if (!eotp_policy_code_ok(cfg, answer)) {
-            /*
-             * Not a code: never sent anywhere (under sshd's password
-             * method the answer may be the user's password).
-             */
-            eotp_str_wipe_free(answer);
-            res->wrong++;
-            lead = "That is not a valid code. ";
-            continue;
-        }
-        vr = eotp_api_verify(api, res->message_id, answer, &verified);
-        eotp_str_wipe_free(answer);
-        if (vr != EOTP_OK) {
-            set_detail(res, api, vr);
-            if (vr == EOTP_E_CODE_EXPIRED) {
-                forget_pending(cfg, login->user, res->message_id, lg);
-                say(conv, true,
-                    "The code has expired or was already used. Log in again "
-                    "to get a new one.");
-            }
-            r = vr;
-            goto out;
-        }
-        if (verified) {
-            forget_pending(cfg, login->user, res->message_id, lg);
-            r = EOTP_OK;
-            goto out;
-        }
-        res->wrong++;
-        lead = "Wrong code. ";
+        (void)snprintf(msg, sizeof(msg),
+                       "Too many codes requested; try again in %s.",
+                       eotp_limits_wait_text(res->retry_in, when,
+                                             sizeof(when)));
+        say(conv, true, msg);
     }
-    if (r == EOTP_E_MAXTRIES) {
-        say(conv, true, "Too many wrong codes.");
+    if (r != EOTP_OK || f->graced) {
+        goto out;
     }
+    r = prompt_loop(f);
 out:
     if (r == EOTP_E_RESEND) {
         say(conv, true,
@@ -273,7 +964,15 @@ out:
             "again.");
     }
     res->err = r;
-    eotp_api_free(api);
+    if (f != NULL) {
+        eotp_api_free(f->api);
+        eotp_freezero(f->st, sizeof(*f->st));
+        eotp_freezero(f->rst, sizeof(*f->rst));
+        eotp_freezero(f, sizeof(*f));
+    }
+    if (used_state && r != EOTP_E_STATE) {
+        eotp_state_sweep(cfg->state_dir, eotp_limits_max_age(cfg), lg);
+    }
     eotp_dests_free(&dests);
     return r;
 }

@@ -28,22 +28,25 @@ struct eotp_conv {
 
 struct eotp_login {
     const char *user;
-    const char *service; /* may be NULL */
-    const char *rhost;   /* may be NULL */
-    const char *command; /* sudo's command, may be NULL */
-    const char *locale;  /* LC_ALL/LC_MESSAGES/LANG, may be NULL */
+    const char *service;       /* may be NULL */
+    const char *rhost;         /* may be NULL */
+    const char *command;       /* sudo's command, may be NULL */
+    const char *locale;        /* LC_ALL/LC_MESSAGES/LANG, may be NULL */
     const char *ssh_auth_info; /* sshd's SSH_AUTH_INFO_0, may be NULL */
 };
 
 struct eotp_result {
-    int err;                 /* EOTP_OK or the failure */
+    int err;                    /* EOTP_OK or the failure */
     char masked[EOTP_MASK_MAX]; /* masked destination, "" if none */
     char message_id[EOTP_MSGID_MAX + 1];
     char channel[EOTP_CHANNEL_MAX + 1];
-    bool reused;             /* an earlier code was reused (3004) */
-    int wrong;               /* wrong codes typed */
-    long api_code;           /* the service's error code, 0 if none */
-    char detail[256];        /* sanitised detail for the log line */
+    bool reused;      /* an earlier code was reused (3004) */
+    int wrong;        /* wrong codes typed */
+    long api_code;    /* the service's error code, 0 if none */
+    char detail[256]; /* sanitised detail for the log line */
+    bool grace;       /* no code: within grace_period */
+    int sends;        /* codes sent in this login */
+    long retry_in;    /* seconds, when refused by a limit or lockout */
 };
 
 /* Run the whole flow for one login.  res is always filled in. */

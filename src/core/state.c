@@ -1,29 +1,62 @@
 /*
- * state.c - per-user state files.
+ * state.c - records in state_dir: locking, atomic replacement, parsing,
+ * the host key, and the sweep of old records.
  */
 #include "state.h"
 
 #include "cfg.h"
 #include "err.h"
+#include "keyed.h"
 #include "secret.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-/* File-name-safe form of a user name: [A-Za-z0-9._-] kept, others %XX. */
-static int encode_user(const char *user, char *out, size_t outlen)
+#define HOSTKEY_NAME "+hostkey"
+#define SWEEP_NAME "+sweep"
+#define RHOST_PREFIX "+r-"
+#define SWEEP_INTERVAL 3600
+#define SWEEP_MAX_ENTRIES 20000
+#define LOCK_RETRIES 64
+
+static const char hexdig[] = "0123456789abcdef";
+
+static void to_hex(const unsigned char *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hexdig[in[i] >> 4];
+        out[2 * i + 1] = hexdig[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* File-name-safe form of a user name: [A-Za-z0-9._-] kept, others %XX.
+ * A leading '.' and every '+' are escaped, so a user record never starts
+ * with '.' or '+' (the prefix of our own files). */
+int eotp_state_user_name(const char *user, char *out, size_t outlen)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t o = 0;
 
-    if (*user == '\0') {
+    if (outlen == 0) {
+        return EOTP_E_STATE;
+    }
+    out[0] = '\0';
+    if (user == NULL || *user == '\0') {
         return EOTP_E_STATE;
     }
     for (const unsigned char *p = (const unsigned char *)user; *p != '\0';
@@ -32,6 +65,7 @@ static int encode_user(const char *user, char *out, size_t outlen)
                      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
                      (*p == '.' && p != (const unsigned char *)user);
         if (o + 4 >= outlen) {
+            out[0] = '\0';
             return EOTP_E_STATE;
         }
         if (plain) {
@@ -46,6 +80,57 @@ static int encode_user(const char *user, char *out, size_t outlen)
     return EOTP_OK;
 }
 
+/* The text an address counts under: IPv6 per /64, mapped IPv4 as IPv4. */
+static void rhost_canonical(const char *rhost, char *out, size_t outlen)
+{
+    unsigned char a[16];
+
+    if (inet_pton(AF_INET, rhost, a) == 1) {
+        if (inet_ntop(AF_INET, a, out, (socklen_t)outlen) != NULL) {
+            return;
+        }
+    } else if (inet_pton(AF_INET6, rhost, a) == 1) {
+        if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+            if (inet_ntop(AF_INET, a + 12, out, (socklen_t)outlen) != NULL) {
+                return;
+            }
+        } else {
+            memset(a + 8, 0, 8);
+            if (inet_ntop(AF_INET6, a, out, (socklen_t)outlen) != NULL) {
+                size_t n = strlen(out);
+
+                (void)snprintf(out + n, outlen - n, "/64");
+                return;
+            }
+        }
+    }
+    out[0] = '\0'; /* not an address: the text itself is used */
+}
+
+int eotp_state_rhost_name(const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN], char *out,
+                          size_t outlen)
+{
+    char canon[INET6_ADDRSTRLEN + 8];
+    char hex[EOTP_KEYED_HEX];
+    const char *parts[2];
+    int r;
+
+    if (rhost == NULL || *rhost == '\0' || strlen(rhost) > 1024 ||
+        outlen < sizeof(RHOST_PREFIX) + 40) {
+        return EOTP_E_STATE;
+    }
+    rhost_canonical(rhost, canon, sizeof(canon));
+    parts[0] = "rhost-v1";
+    parts[1] = canon[0] != '\0' ? canon : rhost;
+    r = eotp_keyed_hash(key, parts, 2, hex);
+    if (r != EOTP_OK) {
+        return r;
+    }
+    (void)snprintf(out, outlen, "%s%.40s", RHOST_PREFIX, hex);
+    return EOTP_OK;
+}
+
 static int open_dir(const char *dir, const struct eotp_logger *lg)
 {
     struct stat st;
@@ -54,8 +139,8 @@ static int open_dir(const char *dir, const struct eotp_logger *lg)
 
     eotp_sanitize(safe, sizeof(safe), dir, true);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        eotp_log(lg, LOG_ERR, "state: cannot create dir=%s error=\"%s\"",
-                 safe, strerror(errno));
+        eotp_log(lg, LOG_ERR, "state: cannot create dir=%s error=\"%s\"", safe,
+                 strerror(errno));
         return -1;
     }
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -76,42 +161,158 @@ static int open_dir(const char *dir, const struct eotp_logger *lg)
     return fd;
 }
 
-int eotp_state_lock(const char *dir, const char *user,
-                    const struct eotp_logger *lg,
-                    struct eotp_state_handle *h)
+/* Milliseconds on a monotonic clock. */
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * flock(fd, LOCK_EX), giving up after wait_ms (0: do not wait).  Polls
+ * with a short, growing sleep: no signals (alarm) inside a PAM module.
+ * Returns 0, -2 when busy for too long, -1 on an error.
+ */
+static int flock_wait(int fd, long wait_ms)
+{
+    long long until = now_ms() + wait_ms;
+    long sleep_us = 1000;
+
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            return 0;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EWOULDBLOCK) {
+            return -1;
+        }
+        if (now_ms() >= until) {
+            return -2;
+        }
+        {
+            struct timespec ts = {0, sleep_us * 1000};
+
+            (void)nanosleep(&ts, NULL);
+        }
+        if (sleep_us < 50000) {
+            sleep_us *= 2;
+        }
+    }
+}
+
+/*
+ * Open and flock dirfd/lockname, waiting at most wait_ms.  Lock files may
+ * be removed by the holder of the lock (when a record becomes empty, or
+ * by the sweep), so after getting the lock we check that the name still
+ * refers to our file and start over if not.  Returns the descriptor, -2
+ * when the lock stayed busy, -1 on an error.
+ */
+static int take_lock(int dirfd, const char *lockname, long wait_ms,
+                     const struct eotp_logger *lg)
+{
+    for (int tries = 0; tries < LOCK_RETRIES; tries++) {
+        struct stat a;
+        struct stat b;
+        int fd = openat(dirfd, lockname,
+                        O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int got;
+
+        if (fd < 0) {
+            eotp_log(lg, LOG_ERR, "state: cannot open lock file error=\"%s\"",
+                     strerror(errno));
+            return -1;
+        }
+        if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode) || a.st_uid != 0) {
+            eotp_log(lg, LOG_ERR,
+                     "state: refusing lock file reason=\"not a regular file "
+                     "owned by root\"");
+            (void)close(fd);
+            return -1;
+        }
+        got = flock_wait(fd, wait_ms);
+        if (got != 0) {
+            if (got == -1) {
+                eotp_log(lg, LOG_ERR, "state: cannot lock error=\"%s\"",
+                         strerror(errno));
+            } else if (wait_ms > 0) {
+                eotp_log(lg, LOG_ERR,
+                         "state: record busy, gave up waiting wait_ms=%ld",
+                         wait_ms);
+            }
+            (void)close(fd);
+            return got;
+        }
+        if (fstatat(dirfd, lockname, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+            a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            return fd;
+        }
+        (void)close(fd); /* removed meanwhile: take the new one */
+    }
+    eotp_log(lg, LOG_ERR,
+             "state: cannot lock reason=\"lock file keeps changing\"");
+    return -1;
+}
+
+static int lock_record(const char *dir, const char *name,
+                       const struct eotp_logger *lg,
+                       struct eotp_state_handle *h)
 {
     char lockname[sizeof(h->name) + 8];
 
-    memset(h, 0, sizeof(*h));
-    h->dirfd = -1;
-    h->lockfd = -1;
-    h->lg = lg;
-    if (encode_user(user, h->name, sizeof(h->name) - 8) != EOTP_OK) {
-        eotp_log(lg, LOG_ERR, "state: user name too long for a state file");
-        return EOTP_E_STATE;
-    }
     h->dirfd = open_dir(dir, lg);
     if (h->dirfd < 0) {
         return EOTP_E_STATE;
     }
+    (void)snprintf(h->name, sizeof(h->name), "%s", name);
     (void)snprintf(lockname, sizeof(lockname), "%s.lock", h->name);
-    h->lockfd = openat(h->dirfd, lockname,
-                       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    h->lockfd = take_lock(h->dirfd, lockname, EOTP_STATE_LOCK_WAIT_MS, lg);
     if (h->lockfd < 0) {
-        eotp_log(lg, LOG_ERR, "state: cannot open lock file error=\"%s\"",
-                 strerror(errno));
+        h->lockfd = -1;
         eotp_state_unlock(h);
         return EOTP_E_STATE;
     }
-    while (flock(h->lockfd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            eotp_log(lg, LOG_ERR, "state: cannot lock error=\"%s\"",
-                     strerror(errno));
-            eotp_state_unlock(h);
-            return EOTP_E_STATE;
-        }
-    }
     return EOTP_OK;
+}
+
+static void handle_init(struct eotp_state_handle *h,
+                        const struct eotp_logger *lg)
+{
+    memset(h, 0, sizeof(*h));
+    h->dirfd = -1;
+    h->lockfd = -1;
+    h->lg = lg;
+}
+
+int eotp_state_lock(const char *dir, const char *user,
+                    const struct eotp_logger *lg, struct eotp_state_handle *h)
+{
+    char name[sizeof(h->name) - 8];
+
+    handle_init(h, lg);
+    if (eotp_state_user_name(user, name, sizeof(name)) != EOTP_OK) {
+        eotp_log(lg, LOG_ERR, "state: user name too long for a state file");
+        return EOTP_E_STATE;
+    }
+    return lock_record(dir, name, lg, h);
+}
+
+int eotp_state_lock_rhost(const char *dir, const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN],
+                          const struct eotp_logger *lg,
+                          struct eotp_state_handle *h)
+{
+    char name[64];
+
+    handle_init(h, lg);
+    if (eotp_state_rhost_name(rhost, key, name, sizeof(name)) != EOTP_OK) {
+        eotp_log(lg, LOG_ERR, "state: cannot name the remote host record");
+        return EOTP_E_STATE;
+    }
+    return lock_record(dir, name, lg, h);
 }
 
 void eotp_state_unlock(struct eotp_state_handle *h)
@@ -126,7 +327,9 @@ void eotp_state_unlock(struct eotp_state_handle *h)
     h->dirfd = -1;
 }
 
-static bool hex64_ok(const char *s)
+/* ---- parsing ------------------------------------------------------------ */
+
+static bool hex_ok(const char *s, size_t want)
 {
     size_t n = 0;
 
@@ -135,7 +338,7 @@ static bool hex64_ok(const char *s)
             return false;
         }
     }
-    return n == 64;
+    return n == want;
 }
 
 static bool token_ok(const char *s, size_t max)
@@ -155,115 +358,376 @@ static bool token_ok(const char *s, size_t max)
     return true;
 }
 
+static bool time_ok(const char *s, long long *out)
+{
+    long v = 0;
+
+    if (eotp_parse_long(s, 0, 1L << 40, &v) != EOTP_OK) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Split s in place at single spaces into exactly want non-empty fields. */
+static bool split(char *s, char **f, size_t want)
+{
+    size_t n = 0;
+
+    for (;;) {
+        char *sp = strchr(s, ' ');
+
+        if (n == want || *s == '\0' || s == sp) {
+            return false;
+        }
+        f[n++] = s;
+        if (sp == NULL) {
+            break;
+        }
+        *sp = '\0';
+        s = sp + 1;
+    }
+    return n == want;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a;
+    long long y = *(const long long *)b;
+
+    return (x > y) - (x < y);
+}
+
+static bool parse_events(char *v, struct eotp_events *ev)
+{
+    if (ev->n != 0) {
+        return false; /* given twice */
+    }
+    while (*v != '\0') {
+        char *comma = strchr(v, ',');
+
+        if (comma != NULL) {
+            *comma = '\0';
+        }
+        if (ev->n == EOTP_EVENTS_MAX || !time_ok(v, &ev->t[ev->n])) {
+            return false;
+        }
+        ev->n++;
+        if (comma == NULL) {
+            break;
+        }
+        v = comma + 1;
+        if (*v == '\0') {
+            return false;
+        }
+    }
+    if (ev->n == 0) {
+        return false;
+    }
+    qsort(ev->t, ev->n, sizeof(ev->t[0]), cmp_ll);
+    return true;
+}
+
+static bool parse_pending(char *v, struct eotp_state *s)
+{
+    struct eotp_pending *p;
+    char *f[4];
+
+    if (s->npending == EOTP_PENDING_MAX || !split(v, f, 4) ||
+        !token_ok(f[0], EOTP_MSGID_MAX) || !hex_ok(f[1], 64) ||
+        !token_ok(f[2], EOTP_CHANNEL_MAX)) {
+        return false;
+    }
+    p = &s->pending[s->npending];
+    if (!time_ok(f[3], &p->time)) {
+        return false;
+    }
+    (void)snprintf(p->id, sizeof(p->id), "%s", f[0]);
+    (void)snprintf(p->key, sizeof(p->key), "%s", f[1]);
+    (void)snprintf(p->channel, sizeof(p->channel), "%s", f[2]);
+    s->npending++;
+    return true;
+}
+
+static bool parse_code(char *v, struct eotp_state *s)
+{
+    struct eotp_localcode *c;
+    char *f[8];
+    long long wrong = 0;
+
+    if (s->ncodes == EOTP_LOCALCODES_MAX || !split(v, f, 8) ||
+        !hex_ok(f[0], EOTP_CODE_ID_HEX - 1) ||
+        !token_ok(f[1], EOTP_MSGID_MAX) || !hex_ok(f[2], 64) ||
+        !hex_ok(f[3], 64) || !token_ok(f[4], EOTP_CHANNEL_MAX)) {
+        return false;
+    }
+    c = &s->codes[s->ncodes];
+    if (!time_ok(f[5], &c->created) || !time_ok(f[6], &c->expires) ||
+        !time_ok(f[7], &wrong) || wrong > 1000) {
+        return false;
+    }
+    (void)snprintf(c->id, sizeof(c->id), "%s", f[0]);
+    (void)snprintf(c->msgid, sizeof(c->msgid), "%s", f[1]);
+    (void)snprintf(c->key, sizeof(c->key), "%s", f[2]);
+    (void)snprintf(c->mac, sizeof(c->mac), "%s", f[3]);
+    (void)snprintf(c->channel, sizeof(c->channel), "%s", f[4]);
+    c->wrong = (int)wrong;
+    s->ncodes++;
+    return true;
+}
+
+static bool parse_grace(char *v, struct eotp_state *s)
+{
+    struct eotp_grace *g;
+    char *f[2];
+
+    if (s->ngrace == EOTP_GRACE_MAX || !split(v, f, 2) || !hex_ok(f[0], 64)) {
+        return false;
+    }
+    g = &s->grace[s->ngrace];
+    if (!time_ok(f[1], &g->time)) {
+        return false;
+    }
+    (void)snprintf(g->mac, sizeof(g->mac), "%s", f[0]);
+    s->ngrace++;
+    return true;
+}
+
+/* One line (without its newline); false when it is not acceptable. */
+static bool parse_line(char *line, struct eotp_state *s)
+{
+    char *eq = strchr(line, '=');
+    char *v;
+
+    if (eq == NULL) {
+        return false;
+    }
+    *eq = '\0';
+    v = eq + 1;
+    if (strcmp(line, "send") == 0) {
+        return parse_events(v, &s->sends);
+    }
+    if (strcmp(line, "wrong") == 0) {
+        return parse_events(v, &s->wrong);
+    }
+    if (strcmp(line, "pending") == 0) {
+        return parse_pending(v, s);
+    }
+    if (strcmp(line, "code") == 0) {
+        return parse_code(v, s);
+    }
+    if (strcmp(line, "grace") == 0) {
+        return parse_grace(v, s);
+    }
+    /* Unknown keys are skipped: a newer version may add some. */
+    return token_ok(line, 32);
+}
+
 int eotp_state_parse(const char *text, size_t len, struct eotp_state *st)
 {
-    char buf[EOTP_STATE_MAX_SIZE + 1];
-    struct eotp_state s;
+    struct eotp_state *s = NULL;
+    char *buf = NULL;
     char *line;
     char *next;
-    bool versioned = false;
+    bool first = true;
+    bool ended = false;
+    int r = EOTP_E_STATE;
 
-    memset(&s, 0, sizeof(s));
+    if (len == 0) {
+        memset(st, 0, sizeof(*st));
+        return EOTP_OK;
+    }
     if (len > EOTP_STATE_MAX_SIZE || memchr(text, '\0', len) != NULL) {
         return EOTP_E_STATE;
     }
+    s = calloc(1, sizeof(*s));
+    buf = malloc(len + 1);
+    if (s == NULL || buf == NULL) {
+        r = EOTP_E_NOMEM;
+        goto out;
+    }
     memcpy(buf, text, len);
     buf[len] = '\0';
-    for (line = buf; line != NULL && *line != '\0'; line = next) {
-        char *eq;
-        long v = 0;
-
+    for (line = buf; *line != '\0'; line = next) {
         next = strchr(line, '\n');
-        if (next == NULL) {
-            /* Every record ends with a newline: this one is truncated. */
-            return EOTP_E_STATE;
+        if (next == NULL || ended) {
+            /* No newline (truncated), or text after the end line. */
+            goto out;
         }
         *next++ = '\0';
-        eq = strchr(line, '=');
-        if (eq == NULL) {
-            return EOTP_E_STATE;
+        if (first) {
+            if (strcmp(line, "version=2") != 0) {
+                goto out;
+            }
+            first = false;
+            continue;
         }
-        *eq++ = '\0';
-        if (strcmp(line, "version") == 0) {
-            if (strcmp(eq, "1") != 0) {
-                return EOTP_E_STATE;
-            }
-            versioned = true;
-        } else if (strcmp(line, "pending_id") == 0) {
-            if (!token_ok(eq, EOTP_MSGID_MAX)) {
-                return EOTP_E_STATE;
-            }
-            (void)snprintf(s.pending_id, sizeof(s.pending_id), "%s", eq);
-        } else if (strcmp(line, "pending_key") == 0) {
-            if (!hex64_ok(eq)) {
-                return EOTP_E_STATE;
-            }
-            memcpy(s.pending_key, eq, 65);
-        } else if (strcmp(line, "pending_channel") == 0) {
-            if (!token_ok(eq, EOTP_CHANNEL_MAX)) {
-                return EOTP_E_STATE;
-            }
-            (void)snprintf(s.pending_channel, sizeof(s.pending_channel), "%s",
-                           eq);
-        } else if (strcmp(line, "pending_time") == 0) {
-            if (eotp_parse_long(eq, 0, 1L << 40, &v) != EOTP_OK) {
-                return EOTP_E_STATE;
-            }
-            s.pending_time = v;
+        if (strcmp(line, "end=") == 0) {
+            ended = true;
+            continue;
         }
-        /* Unknown keys are skipped: a newer version may add some. */
+        if (!parse_line(line, s)) {
+            goto out;
+        }
     }
-    if (!versioned && len > 0) {
-        return EOTP_E_STATE;
+    if (!ended) {
+        goto out; /* truncated at a line boundary */
     }
-    if (s.pending_time != 0 &&
-        (s.pending_id[0] == '\0' || s.pending_key[0] == '\0')) {
-        return EOTP_E_STATE;
-    }
-    *st = s;
-    return EOTP_OK;
+    *st = *s;
+    r = EOTP_OK;
+out:
+    eotp_freezero(buf, len + 1);
+    eotp_freezero(s, sizeof(*s));
+    return r;
 }
 
-int eotp_state_format(const struct eotp_state *st, char *buf, size_t len)
+struct out {
+    char *buf;
+    size_t len;
+    size_t used;
+    bool overflow;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void put(struct out *o, const char *fmt, ...)
 {
+    va_list ap;
     int n;
 
-    if (st->pending_time != 0) {
-        n = snprintf(buf, len,
-                     "version=1\npending_id=%s\npending_key=%s\n"
-                     "pending_channel=%s\npending_time=%lld\n",
-                     st->pending_id, st->pending_key,
-                     st->pending_channel[0] != '\0' ? st->pending_channel
-                                                    : "unknown",
-                     st->pending_time);
-    } else {
-        n = snprintf(buf, len, "version=1\n");
+    if (o->overflow) {
+        return;
     }
-    if (n < 0 || (size_t)n >= len) {
+    va_start(ap, fmt);
+    n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->len - o->used) {
+        o->overflow = true;
+        return;
+    }
+    o->used += (size_t)n;
+}
+
+static bool time_in_range(long long t)
+{
+    return t >= 0 && t <= (1LL << 40);
+}
+
+static void put_events(struct out *o, const char *name,
+                       const struct eotp_events *ev)
+{
+    bool first = true;
+
+    for (size_t i = 0; i < ev->n; i++) {
+        if (time_in_range(ev->t[i])) {
+            put(o, "%s%lld", first ? name : ",", ev->t[i]);
+            first = false;
+        }
+    }
+    if (!first) {
+        put(o, "\n");
+    }
+}
+
+/* s when the parser will take it back, else fallback. */
+static const char *tok(const char *s, size_t max, const char *fallback)
+{
+    return token_ok(s, max) ? s : fallback;
+}
+
+/*
+ * The writer never produces what the parser would refuse: an entry that
+ * does not fit the format is left out (a record that reads as corrupt
+ * would lose its limits).
+ */
+int eotp_state_format(const struct eotp_state *st, char *buf, size_t len)
+{
+    struct out o = {buf, len, 0, false};
+
+    if (len == 0) {
         return EOTP_E_STATE;
     }
-    return n;
+    put(&o, "version=2\n");
+    put_events(&o, "send=", &st->sends);
+    put_events(&o, "wrong=", &st->wrong);
+    for (size_t i = 0; i < st->npending; i++) {
+        const struct eotp_pending *p = &st->pending[i];
+
+        if (!token_ok(p->id, EOTP_MSGID_MAX) || !hex_ok(p->key, 64) ||
+            !time_in_range(p->time)) {
+            continue;
+        }
+        put(&o, "pending=%s %s %s %lld\n", p->id, p->key,
+            tok(p->channel, EOTP_CHANNEL_MAX, "unknown"), p->time);
+    }
+    for (size_t i = 0; i < st->ncodes; i++) {
+        const struct eotp_localcode *c = &st->codes[i];
+
+        if (!hex_ok(c->id, EOTP_CODE_ID_HEX - 1) || !hex_ok(c->key, 64) ||
+            !hex_ok(c->mac, 64) || !time_in_range(c->created) ||
+            !time_in_range(c->expires)) {
+            continue;
+        }
+        put(&o, "code=%s %s %s %s %s %lld %lld %d\n", c->id,
+            tok(c->msgid, EOTP_MSGID_MAX, "none"), c->key, c->mac,
+            tok(c->channel, EOTP_CHANNEL_MAX, "unknown"), c->created,
+            c->expires,
+            c->wrong < 0      ? 0
+            : c->wrong > 1000 ? 1000
+                              : c->wrong);
+    }
+    for (size_t i = 0; i < st->ngrace; i++) {
+        const struct eotp_grace *g = &st->grace[i];
+
+        if (hex_ok(g->mac, 64) && time_in_range(g->time)) {
+            put(&o, "grace=%s %lld\n", g->mac, g->time);
+        }
+    }
+    put(&o, "end=\n");
+    if (o.overflow || o.used > EOTP_STATE_MAX_SIZE) {
+        return EOTP_E_STATE;
+    }
+    return (int)o.used;
 }
+
+bool eotp_state_is_empty(const struct eotp_state *st)
+{
+    return st->sends.n == 0 && st->wrong.n == 0 && st->npending == 0 &&
+           st->ncodes == 0 && st->ngrace == 0;
+}
+
+/* ---- reading and writing ------------------------------------------------ */
 
 int eotp_state_load(struct eotp_state_handle *h, struct eotp_state *st)
 {
-    char buf[EOTP_STATE_MAX_SIZE + 1];
     char fname[sizeof(h->name) + 8];
+    char *buf = NULL;
     struct stat sb;
     size_t used = 0;
     int fd;
+    int r;
 
     memset(st, 0, sizeof(*st));
     (void)snprintf(fname, sizeof(fname), "%s.state", h->name);
-    fd = openat(h->dirfd, fname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    fd = openat(h->dirfd, fname,
+                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT) {
+            return EOTP_OK;
+        }
+        if (errno == ELOOP) {
+            /* A symlink in place of the record: never followed. */
+            eotp_log(h->lg, LOG_WARNING,
+                     "state: ignoring untrustworthy file=%s reason=symlink",
+                     fname);
             return EOTP_OK;
         }
         eotp_log(h->lg, LOG_ERR, "state: cannot read file=%s error=\"%s\"",
                  fname, strerror(errno));
         return EOTP_E_STATE;
     }
+    /* The mode does not matter: state_dir itself is 0700 root. */
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != 0 ||
         sb.st_size > EOTP_STATE_MAX_SIZE) {
         (void)close(fd);
@@ -271,8 +735,13 @@ int eotp_state_load(struct eotp_state_handle *h, struct eotp_state *st)
                  "state: ignoring untrustworthy or oversized file=%s", fname);
         return EOTP_OK;
     }
+    buf = malloc(EOTP_STATE_MAX_SIZE + 1);
+    if (buf == NULL) {
+        (void)close(fd);
+        return EOTP_E_NOMEM;
+    }
     for (;;) {
-        ssize_t n = read(fd, buf + used, sizeof(buf) - 1 - used);
+        ssize_t n = read(fd, buf + used, EOTP_STATE_MAX_SIZE + 1 - used);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -281,72 +750,127 @@ int eotp_state_load(struct eotp_state_handle *h, struct eotp_state *st)
             break;
         }
         used += (size_t)n;
-        if (used >= sizeof(buf) - 1) {
+        if (used > EOTP_STATE_MAX_SIZE) {
             break;
         }
     }
     (void)close(fd);
-    if (eotp_state_parse(buf, used, st) != EOTP_OK) {
+    r = eotp_state_parse(buf, used, st);
+    eotp_freezero(buf, EOTP_STATE_MAX_SIZE + 1);
+    if (r == EOTP_E_NOMEM) {
+        return r;
+    }
+    if (r != EOTP_OK) {
         memset(st, 0, sizeof(*st));
-        eotp_log(h->lg, LOG_WARNING,
-                 "state: corrupt file=%s treated as empty", fname);
+        eotp_log(h->lg, LOG_WARNING, "state: corrupt file=%s treated as empty",
+                 fname);
     }
     return EOTP_OK;
 }
 
-int eotp_state_save(struct eotp_state_handle *h, const struct eotp_state *st)
+static int write_all(int fd, const char *buf, size_t n)
 {
-    char buf[EOTP_STATE_MAX_SIZE];
-    char fname[sizeof(h->name) + 8];
-    char tmpname[sizeof(h->name) + 16];
-    int n = eotp_state_format(st, buf, sizeof(buf));
     size_t off = 0;
-    int fd;
 
-    if (n < 0) {
-        return EOTP_E_STATE;
-    }
-    (void)snprintf(fname, sizeof(fname), "%s.state", h->name);
-    (void)snprintf(tmpname, sizeof(tmpname), "%s.tmp", h->name);
-    (void)unlinkat(h->dirfd, tmpname, 0);
-    fd = openat(h->dirfd, tmpname,
-                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        eotp_log(h->lg, LOG_ERR, "state: cannot write file=%s error=\"%s\"",
-                 tmpname, strerror(errno));
-        return EOTP_E_STATE;
-    }
-    while (off < (size_t)n) {
-        ssize_t w = write(fd, buf + off, (size_t)n - off);
+    while (off < n) {
+        ssize_t w = write(fd, buf + off, n - off);
 
         if (w < 0 && errno == EINTR) {
             continue;
         }
         if (w <= 0) {
-            break;
+            return -1;
         }
         off += (size_t)w;
     }
-    if (off != (size_t)n || fsync(fd) != 0) {
-        eotp_log(h->lg, LOG_ERR, "state: short write file=%s", tmpname);
+    return 0;
+}
+
+/* Write buf to dirfd/name atomically: tmpname, fsync, rename. */
+static int replace_file(int dirfd, const char *name, const char *tmpname,
+                        const void *buf, size_t n,
+                        const struct eotp_logger *lg)
+{
+    int fd;
+
+    (void)unlinkat(dirfd, tmpname, 0);
+    fd = openat(dirfd, tmpname,
+                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        eotp_log(lg, LOG_ERR, "state: cannot write file=%s error=\"%s\"",
+                 tmpname, strerror(errno));
+        return EOTP_E_STATE;
+    }
+    if (write_all(fd, buf, n) != 0 || fsync(fd) != 0) {
+        eotp_log(lg, LOG_ERR, "state: short write file=%s", tmpname);
         (void)close(fd);
-        (void)unlinkat(h->dirfd, tmpname, 0);
+        (void)unlinkat(dirfd, tmpname, 0);
         return EOTP_E_STATE;
     }
     (void)close(fd);
-    if (renameat(h->dirfd, tmpname, h->dirfd, fname) != 0) {
-        eotp_log(h->lg, LOG_ERR, "state: cannot rename file=%s error=\"%s\"",
-                 fname, strerror(errno));
-        (void)unlinkat(h->dirfd, tmpname, 0);
+    if (renameat(dirfd, tmpname, dirfd, name) != 0) {
+        eotp_log(lg, LOG_ERR, "state: cannot rename file=%s error=\"%s\"",
+                 name, strerror(errno));
+        (void)unlinkat(dirfd, tmpname, 0);
         return EOTP_E_STATE;
     }
     return EOTP_OK;
 }
 
-int eotp_state_pending_key(const char *template_id, const char *dest,
-                           char out[65])
+int eotp_state_remove(struct eotp_state_handle *h)
 {
-    static const char hex[] = "0123456789abcdef";
+    char fname[sizeof(h->name) + 8];
+    char lockname[sizeof(h->name) + 8];
+
+    if (h->dirfd < 0 || h->lockfd < 0) {
+        return EOTP_E_STATE;
+    }
+    (void)snprintf(fname, sizeof(fname), "%s.state", h->name);
+    (void)snprintf(lockname, sizeof(lockname), "%s.lock", h->name);
+    if (unlinkat(h->dirfd, fname, 0) != 0 && errno != ENOENT) {
+        eotp_log(h->lg, LOG_ERR, "state: cannot remove file=%s error=\"%s\"",
+                 fname, strerror(errno));
+        return EOTP_E_STATE;
+    }
+    /* Waiters notice that the lock file is gone and take a new one. */
+    (void)unlinkat(h->dirfd, lockname, 0);
+    return EOTP_OK;
+}
+
+int eotp_state_save(struct eotp_state_handle *h, const struct eotp_state *st)
+{
+    char fname[sizeof(h->name) + 8];
+    char tmpname[sizeof(h->name) + 8];
+    char *buf;
+    int n;
+    int r;
+
+    if (h->dirfd < 0 || h->lockfd < 0) {
+        return EOTP_E_STATE;
+    }
+    if (eotp_state_is_empty(st)) {
+        return eotp_state_remove(h);
+    }
+    buf = malloc(EOTP_STATE_MAX_SIZE + 1);
+    if (buf == NULL) {
+        return EOTP_E_NOMEM;
+    }
+    n = eotp_state_format(st, buf, EOTP_STATE_MAX_SIZE + 1);
+    if (n < 0) {
+        eotp_log(h->lg, LOG_ERR, "state: record too large name=%s", h->name);
+        free(buf);
+        return EOTP_E_STATE;
+    }
+    (void)snprintf(fname, sizeof(fname), "%s.state", h->name);
+    (void)snprintf(tmpname, sizeof(tmpname), "%s.tmp", h->name);
+    r = replace_file(h->dirfd, fname, tmpname, buf, (size_t)n, h->lg);
+    eotp_freezero(buf, EOTP_STATE_MAX_SIZE + 1);
+    return r;
+}
+
+int eotp_state_pending_key(const char *template_id, const char *dest,
+                           char out[EOTP_HEX256])
+{
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -363,10 +887,323 @@ int eotp_state_pending_key(const char *template_id, const char *dest,
     if (!ok) {
         return EOTP_E_INTERNAL;
     }
-    for (unsigned int i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
+    to_hex(md, 32, out);
     return EOTP_OK;
+}
+
+/* ---- the host key ------------------------------------------------------- */
+
+/* 1: key read, 0: missing, -1: present but unusable. */
+static int read_hostkey(int dirfd, unsigned char key[EOTP_HOSTKEY_LEN])
+{
+    struct stat sb;
+    size_t used = 0;
+    int fd = openat(dirfd, HOSTKEY_NAME,
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0) {
+        return errno == ENOENT ? 0 : -1;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != 0 ||
+        (sb.st_mode & 077) != 0 || sb.st_size != EOTP_HOSTKEY_LEN) {
+        (void)close(fd);
+        return -1;
+    }
+    while (used < EOTP_HOSTKEY_LEN) {
+        ssize_t n = read(fd, key + used, EOTP_HOSTKEY_LEN - used);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        used += (size_t)n;
+    }
+    (void)close(fd);
+    if (used != EOTP_HOSTKEY_LEN) {
+        eotp_memzero(key, EOTP_HOSTKEY_LEN);
+        return -1;
+    }
+    return 1;
+}
+
+int eotp_state_hostkey(const char *dir, const struct eotp_logger *lg,
+                       unsigned char key[EOTP_HOSTKEY_LEN])
+{
+    unsigned char fresh[EOTP_HOSTKEY_LEN];
+    int dirfd = open_dir(dir, lg);
+    int lockfd = -1;
+    int got;
+    int r = EOTP_E_STATE;
+
+    if (dirfd < 0) {
+        return EOTP_E_STATE;
+    }
+    if (read_hostkey(dirfd, key) == 1) {
+        r = EOTP_OK;
+        goto out;
+    }
+    lockfd = take_lock(dirfd, HOSTKEY_NAME ".lock", EOTP_STATE_LOCK_WAIT_MS,
+                       lg);
+    if (lockfd < 0) {
+        goto out;
+    }
+    got = read_hostkey(dirfd, key); /* another process may have made it */
+    if (got == 1) {
+        r = EOTP_OK;
+        goto out;
+    }
+    if (got < 0) {
+        eotp_log(lg, LOG_WARNING,
+                 "state: host key file damaged, replacing it (local codes "
+                 "and grace periods start afresh)");
+    }
+    if (RAND_bytes(fresh, sizeof(fresh)) != 1) {
+        eotp_log(lg, LOG_ERR, "state: no random bytes for the host key");
+        goto out;
+    }
+    r = replace_file(dirfd, HOSTKEY_NAME, HOSTKEY_NAME ".tmp", fresh,
+                     sizeof(fresh), lg);
+    if (r == EOTP_OK) {
+        memcpy(key, fresh, sizeof(fresh));
+    }
+out:
+    eotp_memzero(fresh, sizeof(fresh));
+    if (lockfd >= 0) {
+        (void)close(lockfd);
+    }
+    (void)close(dirfd);
+    return r;
+}
+
+/* ---- the sweep ---------------------------------------------------------- */
+
+/* Is now the time for a sweep?  Claims it by touching the marker. */
+static bool sweep_due(int dirfd, time_t now)
+{
+    struct stat sb;
+    int fd;
+
+    if (fstatat(dirfd, SWEEP_NAME, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(sb.st_mode) && sb.st_mtime <= now &&
+        now - sb.st_mtime < SWEEP_INTERVAL) {
+        return false;
+    }
+    fd = openat(dirfd, SWEEP_NAME,
+                O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                0600);
+    if (fd < 0) {
+        return false;
+    }
+    (void)futimens(fd, NULL);
+    (void)close(fd);
+    return true;
+}
+
+/* base.state / base.lock / base.tmp of one of our records, else false. */
+static bool record_base(const char *name, char *base, size_t baselen)
+{
+    static const char *const suffixes[] = {".state", ".lock", ".tmp"};
+    size_t n = strlen(name);
+
+    if (name[0] == '.' ||
+        (name[0] == '+' &&
+         strncmp(name, RHOST_PREFIX, sizeof(RHOST_PREFIX) - 1) != 0)) {
+        return false; /* the host key, the sweep marker, ... */
+    }
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t sl = strlen(suffixes[i]);
+
+        if (n > sl && strcmp(name + n - sl, suffixes[i]) == 0 &&
+            n - sl < baselen) {
+            memcpy(base, name, n - sl);
+            base[n - sl] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool old_or_missing(int dirfd, const char *name, time_t now,
+                           long max_age)
+{
+    struct stat sb;
+
+    if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        return errno == ENOENT;
+    }
+    return sb.st_mtime <= now && now - sb.st_mtime > max_age;
+}
+
+static void sweep_one(int dirfd, const char *base, time_t now, long max_age)
+{
+    char fname[300];
+    char lockname[300];
+    char tmpname[300];
+    struct stat sb;
+    int fd;
+
+    (void)snprintf(fname, sizeof(fname), "%s.state", base);
+    (void)snprintf(lockname, sizeof(lockname), "%s.lock", base);
+    (void)snprintf(tmpname, sizeof(tmpname), "%s.tmp", base);
+    if (!old_or_missing(dirfd, fname, now, max_age)) {
+        return;
+    }
+    /* Only a lock file or temp file left, or a stale record.  Take the
+     * lock without waiting; a record in use is left alone. */
+    if (fstatat(dirfd, lockname, &sb, AT_SYMLINK_NOFOLLOW) != 0 &&
+        fstatat(dirfd, fname, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (old_or_missing(dirfd, tmpname, now, max_age)) {
+            (void)unlinkat(dirfd, tmpname, 0);
+        }
+        return;
+    }
+    fd = take_lock(dirfd, lockname, 0, NULL);
+    if (fd < 0) {
+        return;
+    }
+    /* Nobody holds the lock: whoever opens the lock file next notices
+     * that it is gone (take_lock) and makes a new one. */
+    if (old_or_missing(dirfd, fname, now, max_age)) {
+        (void)unlinkat(dirfd, fname, 0);
+        (void)unlinkat(dirfd, tmpname, 0);
+        (void)unlinkat(dirfd, lockname, 0);
+    }
+    (void)close(fd);
+}
+
+void eotp_state_sweep(const char *dir, long max_age,
+                      const struct eotp_logger *lg)
+{
+    time_t now = time(NULL);
+    int dirfd = open_dir(dir, lg);
+    int scanfd;
+    DIR *d;
+    struct dirent *e;
+    unsigned long seen = 0;
+
+    if (dirfd < 0) {
+        return;
+    }
+    if (max_age < EOTP_PENDING_MAX_AGE) {
+        max_age = EOTP_PENDING_MAX_AGE;
+    }
+    if (!sweep_due(dirfd, now)) {
+        (void)close(dirfd);
+        return;
+    }
+    scanfd = dup(dirfd);
+    d = scanfd >= 0 ? fdopendir(scanfd) : NULL;
+    if (d == NULL) {
+        if (scanfd >= 0) {
+            (void)close(scanfd);
+        }
+        (void)close(dirfd);
+        return;
+    }
+    while ((e = readdir(d)) != NULL && seen++ < SWEEP_MAX_ENTRIES) {
+        char base[256];
+
+        if (record_base(e->d_name, base, sizeof(base))) {
+            sweep_one(dirfd, base, now, max_age);
+        }
+    }
+    (void)closedir(d);
+    (void)close(dirfd);
+    eotp_debug(lg, "state: swept dir entries=%lu", seen);
+}
+
+/* ---- entries ------------------------------------------------------------ */
+
+struct eotp_pending *eotp_state_find_pending(struct eotp_state *st,
+                                             const char *key)
+{
+    for (size_t i = st->npending; i > 0; i--) {
+        if (strcmp(st->pending[i - 1].key, key) == 0) {
+            return &st->pending[i - 1];
+        }
+    }
+    return NULL;
+}
+
+void eotp_state_del_pending(struct eotp_state *st, const char *id)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < st->npending; i++) {
+        if (strcmp(st->pending[i].id, id) != 0) {
+            st->pending[o++] = st->pending[i];
+        }
+    }
+    st->npending = o;
+}
+
+void eotp_state_put_pending(struct eotp_state *st,
+                            const struct eotp_pending *p)
+{
+    size_t o = 0;
+
+    /* One pending code per template and destination; the oldest goes. */
+    for (size_t i = 0; i < st->npending; i++) {
+        if (strcmp(st->pending[i].key, p->key) != 0) {
+            st->pending[o++] = st->pending[i];
+        }
+    }
+    st->npending = o;
+    if (st->npending == EOTP_PENDING_MAX) {
+        memmove(&st->pending[0], &st->pending[1],
+                (EOTP_PENDING_MAX - 1) * sizeof(st->pending[0]));
+        st->npending--;
+    }
+    st->pending[st->npending++] = *p;
+}
+
+struct eotp_localcode *eotp_state_find_code(struct eotp_state *st,
+                                            const char *id)
+{
+    for (size_t i = 0; i < st->ncodes; i++) {
+        if (strcmp(st->codes[i].id, id) == 0) {
+            return &st->codes[i];
+        }
+    }
+    return NULL;
+}
+
+struct eotp_localcode *eotp_state_latest_code(struct eotp_state *st,
+                                              const char *key, long long now)
+{
+    for (size_t i = st->ncodes; i > 0; i--) {
+        struct eotp_localcode *c = &st->codes[i - 1];
+
+        if (strcmp(c->key, key) == 0 && now < c->expires) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+void eotp_state_del_code(struct eotp_state *st, const char *id)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < st->ncodes; i++) {
+        if (strcmp(st->codes[i].id, id) != 0) {
+            st->codes[o++] = st->codes[i];
+        }
+    }
+    for (size_t i = o; i < st->ncodes; i++) {
+        eotp_memzero(&st->codes[i], sizeof(st->codes[i]));
+    }
+    st->ncodes = o;
+}
+
+void eotp_state_put_code(struct eotp_state *st, const struct eotp_localcode *c)
+{
+    if (st->ncodes == EOTP_LOCALCODES_MAX) {
+        memmove(&st->codes[0], &st->codes[1],
+                (EOTP_LOCALCODES_MAX - 1) * sizeof(st->codes[0]));
+        st->ncodes--;
+    }
+    st->codes[st->ncodes++] = *c;
 }

@@ -1,10 +1,30 @@
 /*
- * state.h - per-user state in state_dir, shared by the separate processes
- * that sshd starts for each login attempt.
+ * state.h - records in state_dir, shared by the separate processes that
+ * sshd starts for each login attempt.
  *
- * One small text file per user, replaced atomically (temp file + rename)
- * while holding an flock on the user's lock file.  A missing, corrupt or
- * truncated file reads as empty (and is logged): never a crash.
+ * state_dir (0700, root) holds one small text record per user and one per
+ * remote address, each replaced atomically (temp file + fsync + rename)
+ * while the record's lock file is held with flock(LOCK_EX).  Remote
+ * address records are named after a keyed hash of the address, never the
+ * address itself.  A missing, corrupt, truncated, oversized, foreign-owned
+ * or symlinked record reads as empty and is logged: never a crash.  Only
+ * root can write state_dir, so an unprivileged user cannot use this to
+ * clear a lockout or a send limit.
+ *
+ * Record format (version 2), one "key=value" per line, every line ending
+ * in a newline, the last line "end=":
+ *
+ *   version=2
+ *   send=T,T,...        codes sent (user) or sends from the address (rhost)
+ *   wrong=T,T,...       wrong codes typed (user)
+ *   pending=MSGID KEY CHANNEL TIME     a platform code that may be reused
+ *   code=ID MSGID KEY MAC CHANNEL CREATED EXPIRES WRONG   a local code
+ *   grace=MAC TIME      a successful login that may skip the code
+ *   end=
+ *
+ * T and times are Unix seconds; KEY is sha256(template_id NUL dest) and MAC
+ * an HMAC-SHA256 under the host key, both lowercase hex: no code, key text,
+ * address or destination is ever stored.
  */
 #ifndef EOTP_STATE_H
 #define EOTP_STATE_H
@@ -13,52 +33,154 @@
 #include "log.h"
 
 #include <stdbool.h>
-#include <time.h>
+#include <stddef.h>
 
-#define EOTP_STATE_MAX_SIZE 8192
+#define EOTP_STATE_MAX_SIZE (64 * 1024)
 /* A pending code is reused at most this long (the longest template TTL
  * is 10 minutes, plus slack). */
 #define EOTP_PENDING_MAX_AGE (11 * 60)
+/* Bounds of a record: the newest entries are kept. */
+#define EOTP_EVENTS_MAX 1000
+#define EOTP_PENDING_MAX 4
+#define EOTP_LOCALCODES_MAX 8
+#define EOTP_GRACE_MAX 8
+#define EOTP_HEX256 65      /* 64 hex digits + NUL */
+#define EOTP_CODE_ID_HEX 17 /* 16 hex digits + NUL */
+#define EOTP_HOSTKEY_LEN 32
+/* Longest wait for a record's lock; past it the login fails closed
+ * (EOTP_E_STATE).  A holder keeps the lock at most for one send, which
+ * the login deadline bounds (30 s by default). */
+#define EOTP_STATE_LOCK_WAIT_MS (60 * 1000)
+
+/* Timestamps of events, oldest first. */
+struct eotp_events {
+    size_t n;
+    long long t[EOTP_EVENTS_MAX];
+};
+
+/* A platform code (/v1/messages) that the service may still accept. */
+struct eotp_pending {
+    char id[EOTP_MSGID_MAX + 1];
+    char key[EOTP_HEX256]; /* eotp_state_pending_key(template, dest) */
+    char channel[EOTP_CHANNEL_MAX + 1];
+    long long time;
+};
+
+/* A code generated here (code_mode = local): only its keyed hash. */
+struct eotp_localcode {
+    char id[EOTP_CODE_ID_HEX];      /* random handle, part of the MAC */
+    char msgid[EOTP_MSGID_MAX + 1]; /* the service's id, for logs */
+    char key[EOTP_HEX256];
+    char mac[EOTP_HEX256];
+    char channel[EOTP_CHANNEL_MAX + 1];
+    long long created;
+    long long expires;
+    int wrong; /* wrong answers against this code, all logins */
+};
+
+/* A binding that passed the second factor at time. */
+struct eotp_grace {
+    char mac[EOTP_HEX256];
+    long long time;
+};
 
 struct eotp_state {
-    /* The code most recently sent to this user and not yet used. */
-    char pending_id[EOTP_MSGID_MAX + 1];
-    char pending_key[65]; /* sha256(template '\0' destination), hex */
-    char pending_channel[EOTP_CHANNEL_MAX + 1];
-    long long pending_time; /* unix seconds; 0: none */
+    struct eotp_events sends;
+    struct eotp_events wrong;
+    struct eotp_pending pending[EOTP_PENDING_MAX];
+    size_t npending;
+    struct eotp_localcode codes[EOTP_LOCALCODES_MAX];
+    size_t ncodes;
+    struct eotp_grace grace[EOTP_GRACE_MAX];
+    size_t ngrace;
 };
 
 struct eotp_state_handle {
     int dirfd;
     int lockfd;
-    char name[256]; /* encoded user name, the file's base name */
+    char name[256]; /* the record's base name */
     const struct eotp_logger *lg;
 };
 
 /*
  * Open state_dir (created 0700 if missing; must be a root-owned directory
- * with no group/other access) and take the user's lock.  EOTP_E_STATE on
- * any problem (logged).
+ * with no group/other access) and take the user's lock, waiting at most
+ * EOTP_STATE_LOCK_WAIT_MS.  EOTP_E_STATE on any problem (logged).
  */
 int eotp_state_lock(const char *dir, const char *user,
-                    const struct eotp_logger *lg,
-                    struct eotp_state_handle *h);
+                    const struct eotp_logger *lg, struct eotp_state_handle *h);
 
-/* Read the record (empty when absent or corrupt). */
+/*
+ * The same for the record of a remote address.  IPv6 addresses count per
+ * /64 (one customer's network), IPv4-mapped ones as IPv4, other text as
+ * given.  The record's name is a keyed hash of that (key: the host key).
+ */
+int eotp_state_lock_rhost(const char *dir, const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN],
+                          const struct eotp_logger *lg,
+                          struct eotp_state_handle *h);
+
+/* Read the record (empty when absent or corrupt, which is logged). */
 int eotp_state_load(struct eotp_state_handle *h, struct eotp_state *st);
 
-/* Replace the record atomically. */
+/* Replace the record atomically; an empty record is removed instead. */
 int eotp_state_save(struct eotp_state_handle *h, const struct eotp_state *st);
+
+/* Remove the record (administrator reset). */
+int eotp_state_remove(struct eotp_state_handle *h);
 
 /* Release the lock and close everything.  Safe on a failed lock. */
 void eotp_state_unlock(struct eotp_state_handle *h);
 
-/* Parse and format records (exposed for tests and fuzzing). */
+bool eotp_state_is_empty(const struct eotp_state *st);
+
+/* Parse and format records (exposed for tests and fuzzing).  format
+ * returns the length written or EOTP_E_STATE. */
 int eotp_state_parse(const char *text, size_t len, struct eotp_state *st);
 int eotp_state_format(const struct eotp_state *st, char *buf, size_t len);
 
 /* sha256(template_id '\0' dest) as lowercase hex into out[65]. */
 int eotp_state_pending_key(const char *template_id, const char *dest,
-                           char out[65]);
+                           char out[EOTP_HEX256]);
+
+/* Base name of a user's record ("" and EOTP_E_STATE if impossible). */
+int eotp_state_user_name(const char *user, char *out, size_t outlen);
+
+/* Base name of an address's record, "+r-" and 40 hex digits. */
+int eotp_state_rhost_name(const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN], char *out,
+                          size_t outlen);
+
+/*
+ * The host key (32 random bytes in state_dir/+hostkey, root 0600),
+ * created on first use.  A damaged key file is replaced (logged): that
+ * only invalidates local codes and grace bindings, never grants access.
+ * Wipe the key after use.
+ */
+int eotp_state_hostkey(const char *dir, const struct eotp_logger *lg,
+                       unsigned char key[EOTP_HOSTKEY_LEN]);
+
+/*
+ * Remove records (and their lock files) not written for max_age seconds:
+ * they can hold nothing that still counts.  Runs at most once an hour
+ * per state_dir; busy records are skipped.  Best effort, never fails.
+ */
+void eotp_state_sweep(const char *dir, long max_age,
+                      const struct eotp_logger *lg);
+
+/* Entries of a record. */
+struct eotp_pending *eotp_state_find_pending(struct eotp_state *st,
+                                             const char *key);
+void eotp_state_put_pending(struct eotp_state *st,
+                            const struct eotp_pending *p);
+void eotp_state_del_pending(struct eotp_state *st, const char *id);
+struct eotp_localcode *eotp_state_find_code(struct eotp_state *st,
+                                            const char *id);
+/* The newest unexpired local code for key, or NULL. */
+struct eotp_localcode *eotp_state_latest_code(struct eotp_state *st,
+                                              const char *key, long long now);
+void eotp_state_put_code(struct eotp_state *st,
+                         const struct eotp_localcode *c);
+void eotp_state_del_code(struct eotp_state *st, const char *id);
 
 #endif

@@ -130,7 +130,8 @@ static void log_outcome(const struct eotp_logger *lg, int pamr, bool bypassed,
                res->err == EOTP_E_MAXTRIES || res->err == EOTP_E_CONV ||
                res->err == EOTP_E_USER_UNKNOWN ||
                res->err == EOTP_E_UNMAPPED || res->err == EOTP_E_RESEND ||
-               res->err == EOTP_E_SSHD_REFUSED) {
+               res->err == EOTP_E_SSHD_REFUSED ||
+               res->err == EOTP_E_RATE_LIMIT || res->err == EOTP_E_LOCKED) {
         prio = LOG_NOTICE;
         result = "denied";
     } else {

@@ -244,6 +244,8 @@ static void test_bad_lines(void **state)
         GOOD "alt_templates = voice:\n",
         GOOD "default_country_code = 065\n",
         GOOD "code_type = 8\n",
+        GOOD "code_length = 3\n",
+        GOOD "send_limit = 1001/60\n",
         GOOD "code_mode = remote\n",
         GOOD "api_url = http://plain\n",
         GOOD "api_url = https://\n",
