@@ -194,6 +194,20 @@ static bool check_config_keys(struct report *rep, const struct eotp_global *g,
     return true;
 }
 
+/* Is name one of the sources in user_sources (default: the map)? */
+static bool source_used(const struct eotp_cfg *cfg, const char *name)
+{
+    const char *cur = cfg->user_sources != NULL ? cfg->user_sources : "map";
+    char item[16];
+
+    while (eotp_list_next(&cur, item, sizeof(item))) {
+        if (strcmp(item, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void check_user_map(struct report *rep, const struct eotp_global *g,
                            const struct eotp_cfg *cfg)
 {
@@ -205,6 +219,13 @@ static void check_user_map(struct report *rep, const struct eotp_global *g,
     int r;
 
     eotp_sanitize(safe, sizeof(safe), cfg->user_map, false);
+    if (!source_used(cfg, "map")) {
+        char src[EOTP_FIELD_MAX];
+
+        eotp_sanitize(src, sizeof(src), cfg->user_sources, false);
+        ok(rep, "user map: not used (user_sources = %s)", src);
+        return;
+    }
     capture_init(&cap, &lg, g);
     r = eotp_usermap_check(cfg->user_map, &lg, &lines, &bad);
     if (r == EOTP_E_FILE) {

@@ -16,8 +16,9 @@ static const char *const usage_lines[] = {
     "Usage: " EOTP_PROG " lookup USER [--show]",
     "",
     "Show the destination(s) the module would send USER's code to, and",
-    "where they came from (the user map and its line).  Destinations are",
-    "masked unless --show is given.  Exit status 1 when USER has none.",
+    "where they came from (the sources of user_sources in order: the user",
+    "map and its line, or the directory and its attribute).  Destinations",
+    "are masked unless --show is given.  Exit status 1 when USER has none.",
     "",
     "Options:",
     "  --show      show destinations in full",
@@ -91,7 +92,8 @@ int eotp_cmd_lookup(int argc, char **argv, const struct eotp_global *g)
                           sizeof(source));
     if (r == EOTP_E_UNMAPPED) {
         (void)printf("user: %s\n", user);
-        (void)printf("destination: none (not in the user map)\n");
+        (void)printf("destination: none (no user source knows %s)\n",
+                     user);
         rc = EOTP_EXIT_NO;
         goto out;
     }

@@ -35,6 +35,8 @@ static const struct eotp_cmd cmds[] = {
      "run the module's login flow for a user on this terminal"},
     {"callback", eotp_cmd_callback, eotp_usage_callback,
      "verify the X-CALLBACK-ID header of a callback"},
+    {"state", eotp_cmd_state, eotp_usage_state,
+     "show or reset a user's send limits, lockout and grace periods"},
     {"help", cmd_help, usage_help, "show the help of a command"},
 };
 

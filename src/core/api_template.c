@@ -10,14 +10,13 @@
 #include "secret.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define RENDER_MAX (1024 * 1024)
+#define RENDER_MAX ((size_t)1024 * 1024)
 
 /* ---- strings ---------------------------------------------------------- */
 
@@ -254,7 +253,9 @@ static bool int_value(const cJSON *v, double min, double max, long long *out)
         return false;
     }
     d = v->valuedouble;
-    if (!(d >= min && d <= max) || d != floor(d)) {
+    /* The range is checked first, so the conversion cannot overflow
+     * (min and max are within +-1e15). */
+    if (!(d >= min && d <= max) || d != (double)(long long)d) {
         return false;
     }
     *out = (long long)d;
@@ -1336,7 +1337,7 @@ int eotp_tpl_validate(const char *json, size_t len, char *why, size_t whylen)
                 col++;
             }
         }
-        r = bad(&v, "(JSON)", "syntax error at line %zu, column %zu", line,
+        r = bad(&v, "(JSON)", "syntax error near line %zu, column %zu", line,
                 col);
         goto out;
     }

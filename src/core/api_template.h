@@ -76,7 +76,7 @@ int eotp_tpl_delete(struct eotp_api *api, const char *id);
 
 /*
  * Check a create body against the documented rules before anything is
- * sent: JSON syntax (with line and column), field types, template_id
+ * sent: JSON syntax (with an approximate line and column), field types, template_id
  * 1-128 characters, send_channel_strategy of whatsapp/sms/email/voice
  * joined by '|' (no repeats; email alone), a config object for every
  * channel of the strategy, brand_name 2-10 characters, verify_code_type

@@ -183,7 +183,7 @@ int eotp_cb_sign(const void *secret, size_t secret_len, const char *timestamp,
         maclen != EOTP_CB_SIG_HEX / 2) {
         goto out;
     }
-    for (unsigned int i = 0; i < maclen; i++) {
+    for (size_t i = 0; i < maclen; i++) {
         hex[2 * i] = digits[mac[i] >> 4];
         hex[2 * i + 1] = digits[mac[i] & 15];
     }
