@@ -822,6 +822,14 @@ static int prompt_loop(struct flow *f)
             eotp_str_wipe_free(answer);
             return EOTP_E_CONV;
         }
+        if (eotp_policy_is_sshd_junk(answer)) {
+            /*
+             * sshd answers for root when root logins are refused (and for
+             * invalid users): nobody can type the code, so stop now.
+             */
+            eotp_str_wipe_free(answer);
+            return EOTP_E_SSHD_REFUSED;
+        }
         a = alt_named(f, answer);
         if (answer[0] == '\0' || a != NULL) {
             eotp_str_wipe_free(answer);

@@ -224,12 +224,13 @@ int eotp_params_build(const struct eotp_cfg *cfg,
     host[sizeof(host) - 1] = '\0';
     while (eotp_list_next(&cur, item, sizeof(item))) {
         char *eq = strchr(item, '=');
-        char *value = out->values[out->n];
+        char *value;
 
         if (eq == NULL || out->n == EOTP_PARAMS_MAX ||
             (size_t)(eq - item) >= sizeof(out->names[0])) {
             return EOTP_E_CONFIG;
         }
+        value = out->values[out->n];
         memcpy(out->names[out->n], item, (size_t)(eq - item));
         out->names[out->n][eq - item] = '\0';
         value[0] = '\0';
@@ -300,6 +301,22 @@ const char *eotp_policy_language(const struct eotp_cfg *cfg,
         }
     }
     return "default";
+}
+
+bool eotp_policy_is_sshd_junk(const char *s)
+{
+    static const char junk[] = "\b\n\r\177INCORRECT";
+    size_t n = sizeof(junk) - 1;
+
+    if (s == NULL || *s == '\0') {
+        return false;
+    }
+    for (size_t i = 0; s[i] != '\0'; i++) {
+        if (s[i] != junk[i % n]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool eotp_policy_code_ok(const struct eotp_cfg *cfg, const char *answer)

@@ -54,6 +54,13 @@ int eotp_params_build(const struct eotp_cfg *cfg,
 const char *eotp_policy_language(const struct eotp_cfg *cfg,
                                  const char *locale);
 
+/*
+ * Is s sshd's junk password?  For an invalid user, or for root when root
+ * logins are refused, sshd answers PAM with repetitions of
+ * "\b\n\r\177INCORRECT" instead of what was typed.
+ */
+bool eotp_policy_is_sshd_junk(const char *s);
+
 /* Can answer be a code for this configuration (code_length, code_type)? */
 bool eotp_policy_code_ok(const struct eotp_cfg *cfg, const char *answer);
 

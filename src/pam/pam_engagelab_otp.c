@@ -14,6 +14,7 @@
 #include "../core/err.h"
 #include "../core/log.h"
 #include "../core/otp.h"
+#include "../core/policy.h"
 #include "../core/secret.h"
 
 #include <stdio.h>
@@ -53,28 +54,6 @@ static void conv_info(void *ctx, bool error, const char *text)
         (void)pam_prompt(c->pamh, error ? PAM_ERROR_MSG : PAM_TEXT_INFO,
                          NULL, "%s", text);
     }
-}
-
-/*
- * sshd feeds PAM a junk password made of repetitions of this string for
- * invalid users and for root when root logins are refused; a code must
- * never be sent for such a login.
- */
-static bool is_sshd_junk(const char *tok)
-{
-    static const char junk[] = "\b\n\r\177INCORRECT";
-    size_t n = sizeof(junk) - 1;
-    size_t i;
-
-    if (tok == NULL || *tok == '\0') {
-        return false;
-    }
-    for (i = 0; tok[i] != '\0'; i++) {
-        if (tok[i] != junk[i % n]) {
-            return false;
-        }
-    }
-    return true;
 }
 
 static const char *item_str(pam_handle_t *pamh, int item)
@@ -216,7 +195,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     }
     /* Set by sshd in the PAM environment only (never the process's). */
     login.ssh_auth_info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
-    if (is_sshd_junk(item_str(pamh, PAM_AUTHTOK))) {
+    if (eotp_policy_is_sshd_junk(item_str(pamh, PAM_AUTHTOK))) {
         /* Invalid user or refused root login under sshd: send nothing. */
         r = EOTP_E_SSHD_REFUSED;
         res.err = r;

@@ -160,6 +160,13 @@ assert_eq "nothing sent for sshd's junk password" 0 "$(requests_since "$REQ0")"
 assert_match "junk password logged" 'result=denied .*reason=sshd_refused' "$OUT"
 
 fresh
+login daemon $PHONE -- "$(printf '\b\n\r\177INCORRECT\b')" @code
+assert_eq "sshd's junk as the answer (refused root): stop at once" PAM_AUTH_ERR "$RES"
+assert_eq "junk answer: one prompt only" 1 "$(printf '%s\n' "$OUT" | grep -c '^PROMPT:')"
+assert_match "junk answer logged" 'result=denied .*reason=sshd_refused' "$OUT"
+assert_eq "junk answer: never verified" 0 "$(tail -n +$((REQ0 + 1)) "$MOCK_REQLOG" | grep -c /v1/verifications)"
+
+fresh
 login daemon $PHONE -- "correct horse battery" @code
 assert_eq "an answer that is not a code counts as a wrong attempt" \
     PAM_SUCCESS "$RES"

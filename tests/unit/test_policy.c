@@ -121,6 +121,19 @@ static void test_params(void **state)
     eotp_cfg_free(&cfg);
 }
 
+static void test_sshd_junk(void **state)
+{
+    (void)state;
+    assert_true(eotp_policy_is_sshd_junk("\b\n\r\177INCORRECT"));
+    assert_true(eotp_policy_is_sshd_junk("\b\n\r"));
+    assert_true(eotp_policy_is_sshd_junk("\b\n\r\177INCORRECT\b\n\r\177I"));
+    assert_false(eotp_policy_is_sshd_junk(""));
+    assert_false(eotp_policy_is_sshd_junk(NULL));
+    assert_false(eotp_policy_is_sshd_junk("INCORRECT"));
+    assert_false(eotp_policy_is_sshd_junk("123456"));
+    assert_false(eotp_policy_is_sshd_junk("\b\n\r\177INCORRECTX"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +141,7 @@ int main(void)
         cmocka_unit_test(test_language),
         cmocka_unit_test(test_code_shape),
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_sshd_junk),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
