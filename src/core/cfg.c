@@ -3,6 +3,7 @@
  */
 #include "cfg.h"
 
+#include "ldap.h"
 #include "safefile.h"
 #include "secret.h"
 
@@ -699,6 +700,34 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg,
         if ((k->flags & KF_REQUIRED) != 0 && str_value(cfg, k) == NULL) {
             eotp_log(lg, LOG_ERR, "config: required key %s is not set",
                      k->name);
+            return EOTP_E_CONFIG;
+        }
+    }
+    {
+        const char *cur = cfg->user_sources != NULL ? cfg->user_sources : "";
+        char item[16];
+        bool ldap = false;
+
+        while (eotp_list_next(&cur, item, sizeof(item))) {
+            ldap = ldap || strcmp(item, "ldap") == 0;
+        }
+        if (ldap && !eotp_ldap_available()) {
+            eotp_log(lg, LOG_ERR,
+                     "config: user_sources names ldap but this build has no "
+                     "LDAP support");
+            return EOTP_E_CONFIG;
+        }
+        if (ldap && (cfg->ldap_uri == NULL || cfg->ldap_base == NULL)) {
+            eotp_log(lg, LOG_ERR,
+                     "config: user_sources names ldap: ldap_uri and "
+                     "ldap_base are required");
+            return EOTP_E_CONFIG;
+        }
+        if ((cfg->ldap_bind_dn == NULL) !=
+            (cfg->ldap_bind_password_file == NULL)) {
+            eotp_log(lg, LOG_ERR,
+                     "config: ldap_bind_dn and ldap_bind_password_file go "
+                     "together");
             return EOTP_E_CONFIG;
         }
     }
