@@ -235,6 +235,8 @@ static void test_bad_lines(void **state)
         GOOD "ldap_uri = http://x\n",
         GOOD "ldap_filter = uid=%u\n",
         GOOD "ldap_filter = ((uid=%u)\n",
+        GOOD "user_sources = ldap\n",
+        GOOD "user_sources = map\nldap_bind_dn = cn=x\n",
         GOOD "exempt_networks = 10.0.0.0/8, 300.1.1.1\n",
         GOOD "exempt_networks = 10.0.0.0/33\n",
         GOOD "exempt_networks = ::1/129\n",
@@ -285,6 +287,7 @@ static void test_good_values(void **state)
                   "alt_templates = voice:t-voice, email:t-mail\n"
                   "user_sources = ldap, map\n"
                   "ldap_uri = ldaps://a:636 ldap://b\n"
+                  "ldap_base = dc=example,dc=com\n"
                   "ldap_filter = (&(objectClass=person)(uid=%u))\n"
                   "default_country_code = 65\ndebug = yes\n",
              0600, &cfg),
