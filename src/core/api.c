@@ -105,21 +105,6 @@ static void wipe_delete(cJSON *j)
     }
 }
 
-static cJSON *parse_object(const char *body, size_t len)
-{
-    cJSON *j;
-
-    if (body == NULL || len == 0) {
-        return NULL;
-    }
-    j = cJSON_ParseWithLength(body, len);
-    if (j != NULL && !cJSON_IsObject(j)) {
-        wipe_delete(j);
-        return NULL;
-    }
-    return j;
-}
-
 /* A string member of bounded length, or NULL. */
 static const char *get_str(const cJSON *obj, const char *name, size_t max)
 {
@@ -277,6 +262,181 @@ static bool raw_top_level_integer(const char *body, size_t len,
     }
 }
 
+#define JSON_DEPTH_MAX 1000 /* cJSON's CJSON_NESTING_LIMIT */
+
+static bool json_ws(char c)
+{
+    return (unsigned char)c <= 32; /* what cJSON skips */
+}
+
+/*
+ * A JSON string at '"' whose escapes cJSON accepts; the byte after it or
+ * NULL.  As in cJSON the end is the first '"' not after a backslash, and
+ * a backslash-u escape needs four more bytes before it (cJSON reads bad
+ * hex digits as U+0000).
+ */
+static const char *json_string(const char *p, const char *end)
+{
+    const char *close = skip_string(p, end);
+
+    if (close == NULL) {
+        return NULL;
+    }
+    close--; /* the closing quote */
+    for (p++; p < close; p++) {
+        if (*p != '\\') {
+            continue;
+        }
+        p++;
+        if (*p == 'u') {
+            if (close - p < 5) {
+                return NULL;
+            }
+            p += 4;
+        } else if (*p == '\0' || strchr("\"\\/bfnrt", *p) == NULL) {
+            return NULL;
+        }
+    }
+    return close + 1;
+}
+
+/*
+ * Does body start with a well-formed JSON value?  Allocates nothing.  It
+ * only tells why cJSON_ParseWithLength() failed: on a well-formed body
+ * the failure was cJSON running out of memory, and that must never pass
+ * for a bad answer of the service (a service failure, which failmode=open
+ * turns into a bypass).  Where it is laxer than cJSON (the shape of
+ * numbers, surrogate pairs) such a body counts as out of memory: the
+ * login fails closed.
+ */
+bool eotp_api_json_well_formed(const char *p, size_t len)
+{
+    const char *end = p + len;
+    char stack[JSON_DEPTH_MAX];
+    size_t depth = 0;
+
+    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+        p += 3; /* cJSON skips a UTF-8 byte order mark */
+    }
+    for (;;) {
+        /* A value. */
+        while (p < end && json_ws(*p)) {
+            p++;
+        }
+        if (p >= end) {
+            return false;
+        }
+        if (*p == '{' || *p == '[') {
+            if (depth == JSON_DEPTH_MAX) {
+                return false;
+            }
+            stack[depth++] = *p++;
+            while (p < end && json_ws(*p)) {
+                p++;
+            }
+            if (p < end && (*p == '}' || *p == ']')) {
+                if (*p != (stack[depth - 1] == '{' ? '}' : ']')) {
+                    return false;
+                }
+                depth--;
+                p++;
+                goto after_value;
+            }
+            if (stack[depth - 1] == '[') {
+                continue;
+            }
+            goto member;
+        }
+        if (*p == '"') {
+            p = json_string(p, end);
+            if (p == NULL) {
+                return false;
+            }
+        } else if (end - p >= 4 && (memcmp(p, "true", 4) == 0 ||
+                                    memcmp(p, "null", 4) == 0)) {
+            p += 4;
+        } else if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+            p += 5;
+        } else if (*p == '-' || *p == '+' || *p == '.' ||
+                   (*p >= '0' && *p <= '9')) {
+            while (p < end && ((*p >= '0' && *p <= '9') || *p == '+' ||
+                               *p == '-' || *p == '.' || *p == 'e' ||
+                               *p == 'E')) {
+                p++;
+            }
+        } else {
+            return false;
+        }
+    after_value:
+        for (;;) {
+            if (depth == 0) {
+                return true; /* cJSON ignores what follows */
+            }
+            while (p < end && json_ws(*p)) {
+                p++;
+            }
+            if (p >= end) {
+                return false;
+            }
+            if (*p == (stack[depth - 1] == '{' ? '}' : ']')) {
+                depth--;
+                p++;
+                continue;
+            }
+            if (*p != ',') {
+                return false;
+            }
+            p++;
+            break;
+        }
+        if (stack[depth - 1] == '[') {
+            continue;
+        }
+    member:
+        /* "key" : then the value. */
+        while (p < end && json_ws(*p)) {
+            p++;
+        }
+        if (p >= end || *p != '"') {
+            return false;
+        }
+        p = json_string(p, end);
+        if (p == NULL) {
+            return false;
+        }
+        while (p < end && json_ws(*p)) {
+            p++;
+        }
+        if (p >= end || *p != ':') {
+            return false;
+        }
+        p++;
+    }
+}
+
+/*
+ * The body as a JSON object, or NULL with *err EOTP_E_BAD_RESPONSE (not
+ * JSON, or not an object) or EOTP_E_NOMEM (cJSON could not allocate).
+ */
+static cJSON *parse_object(const char *body, size_t len, int *err)
+{
+    cJSON *j;
+
+    *err = EOTP_E_BAD_RESPONSE;
+    if (body == NULL || len == 0) {
+        return NULL;
+    }
+    j = cJSON_ParseWithLength(body, len);
+    if (j == NULL && eotp_api_json_well_formed(body, len)) {
+        *err = EOTP_E_NOMEM;
+    }
+    if (j != NULL && !cJSON_IsObject(j)) {
+        wipe_delete(j);
+        return NULL;
+    }
+    return j;
+}
+
 /* ---- parsers ---------------------------------------------------------- */
 
 static bool channel_ok(const char *c)
@@ -289,10 +449,10 @@ int eotp_api_parse_send(const char *body, size_t len,
                         struct eotp_send_resp *out)
 {
     struct eotp_send_resp res;
-    cJSON *j = parse_object(body, len);
+    int r = EOTP_E_BAD_RESPONSE;
+    cJSON *j = parse_object(body, len, &r);
     const cJSON *idv;
     const char *ch;
-    int r = EOTP_E_BAD_RESPONSE;
 
     memset(&res, 0, sizeof(res));
     if (j == NULL) {
@@ -328,10 +488,10 @@ out:
 int eotp_api_parse_verify(const char *body, size_t len,
                           const char *message_id, bool *verified)
 {
-    cJSON *j = parse_object(body, len);
+    int r = EOTP_E_BAD_RESPONSE;
+    cJSON *j = parse_object(body, len, &r);
     const cJSON *v;
     const cJSON *idv;
-    int r = EOTP_E_BAD_RESPONSE;
 
     if (j == NULL) {
         return r;
@@ -452,17 +612,25 @@ const char *eotp_api_code_hint(long code)
 int eotp_api_parse_error(long http_status, const char *body, size_t len,
                          enum eotp_api_op op, struct eotp_api_error *err)
 {
-    cJSON *j = parse_object(body, len);
+    int perr = EOTP_E_BAD_RESPONSE;
+    cJSON *j = parse_object(body, len, &perr);
     const cJSON *code = NULL;
     const cJSON *msg = NULL;
 
     memset(err, 0, sizeof(*err));
     err->http_status = http_status;
+    if (j == NULL && perr == EOTP_E_NOMEM) {
+        /* Our failure, not the service's: never one for failmode. */
+        (void)snprintf(err->message, sizeof(err->message),
+                       "HTTP %ld: out of memory reading the answer",
+                       http_status);
+        return EOTP_E_NOMEM;
+    }
     if (j != NULL) {
         code = cJSON_GetObjectItemCaseSensitive(j, "code");
         msg = cJSON_GetObjectItemCaseSensitive(j, "message");
     }
-    if (cJSON_IsNumber(code) && code->valuedouble >= 0 &&
+    if (code != NULL && cJSON_IsNumber(code) && code->valuedouble >= 0 &&
         code->valuedouble < 1e9 &&
         code->valuedouble == (double)(long)code->valuedouble) {
         err->code = (long)code->valuedouble;
@@ -495,19 +663,22 @@ int eotp_api_parse_error(long http_status, const char *body, size_t len,
  * A 2xx body that is an object carrying a non-zero integer "code" and no
  * other sign of success is an error in disguise (some clients treat any
  * "code" as an error).  Create and delete answer {"code":0} on success.
+ * Returns 1 for such a body, 0 otherwise, EOTP_E_NOMEM when it could not
+ * be told.
  */
-static bool is_error_object(const char *body, size_t len)
+static int error_object(const char *body, size_t len)
 {
-    cJSON *j = parse_object(body, len);
+    int perr = EOTP_E_BAD_RESPONSE;
+    cJSON *j = parse_object(body, len, &perr);
     const cJSON *code;
-    bool res = false;
+    int res = 0;
 
     if (j == NULL) {
-        return false;
+        return perr == EOTP_E_NOMEM ? EOTP_E_NOMEM : 0;
     }
     code = cJSON_GetObjectItemCaseSensitive(j, "code");
     if (code != NULL && (!cJSON_IsNumber(code) || code->valuedouble != 0)) {
-        res = true;
+        res = 1;
     }
     wipe_delete(j);
     return res;
@@ -573,6 +744,7 @@ int eotp_api_call(struct eotp_api *api, const char *method, const char *path,
 {
     struct eotp_http_resp resp = {0, NULL, 0};
     int r;
+    int eo;
 
     memset(&api->last, 0, sizeof(api->last));
     r = eotp_http_request(api->http, method, path, body, &resp);
@@ -594,7 +766,12 @@ int eotp_api_call(struct eotp_api *api, const char *method, const char *path,
         eotp_http_resp_clear(&resp);
         return r;
     }
-    if (is_error_object(resp.body, resp.len)) {
+    eo = error_object(resp.body, resp.len);
+    if (eo < 0) {
+        eotp_http_resp_clear(&resp);
+        return eo;
+    }
+    if (eo == 1) {
         r = eotp_api_parse_error(resp.status, resp.body, resp.len, op,
                                  &api->last);
         eotp_http_resp_clear(&resp);

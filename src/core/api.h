@@ -92,6 +92,13 @@ int eotp_api_parse_verify(const char *body, size_t len,
 int eotp_api_parse_error(long http_status, const char *body, size_t len,
                          enum eotp_api_op op, struct eotp_api_error *err);
 
+/*
+ * Does body start with a well-formed JSON value (what cJSON would parse,
+ * given memory)?  Allocates nothing; tells a body cJSON could not parse
+ * from cJSON running out of memory (exposed for fuzzing).
+ */
+bool eotp_api_json_well_formed(const char *body, size_t len);
+
 /* Map a service error code to an EOTP_E_* value for op. */
 int eotp_api_map_code(long code, long http_status, enum eotp_api_op op);
 

@@ -110,6 +110,7 @@ struct sink {
     size_t len;
     size_t cap;
     bool too_big;
+    bool oom; /* out of memory: never a service failure (failmode) */
 };
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
@@ -134,6 +135,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
         /* Grow by copy so the old buffer can be wiped. */
         nb = malloc(ncap);
         if (nb == NULL) {
+            s->oom = true;
             return 0;
         }
         if (s->buf != NULL) {
@@ -300,9 +302,12 @@ const char *eotp_http_last_error(const struct eotp_http *h)
     return h->errbuf;
 }
 
-static int map_curl_error(CURLcode rc, bool too_big)
+static int map_curl_error(CURLcode rc, const struct sink *s)
 {
-    if (too_big) {
+    if (s->oom) {
+        return EOTP_E_NOMEM;
+    }
+    if (s->too_big) {
         return EOTP_E_BAD_RESPONSE;
     }
     switch (rc) {
@@ -337,7 +342,7 @@ int eotp_http_request(struct eotp_http *h, const char *method,
                       const char *path, const char *body,
                       struct eotp_http_resp *resp)
 {
-    struct sink sink = {NULL, 0, 0, false};
+    struct sink sink = {NULL, 0, 0, false, false};
     struct sigaction ign;
     struct sigaction old_pipe;
     sigset_t block;
@@ -436,7 +441,7 @@ int eotp_http_request(struct eotp_http *h, const char *method,
     (void)curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
 
     if (rc != CURLE_OK) {
-        r = map_curl_error(rc, sink.too_big);
+        r = map_curl_error(rc, &sink);
         if (r == EOTP_E_TIMEOUT && h->errbuf[0] == '\0') {
             (void)snprintf(h->errbuf, sizeof(h->errbuf), "timeout");
         }

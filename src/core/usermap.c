@@ -7,6 +7,7 @@
 #include "err.h"
 #include "safefile.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,35 +134,71 @@ int eotp_usermap_parse_line(char *line, char **user, struct eotp_dests *out)
     return EOTP_OK;
 }
 
+/* A line reader on the descriptor: read(2) in blocks, memchr() for ends. */
+struct lines {
+    int fd;
+    size_t pos;
+    size_t len;
+    bool eof;
+    char buf[16384];
+};
+
 /*
- * Read the next line into buf (without its newline).  Returns 1 for a
- * line, 0 at end of file, -1 for a line that is too long or holds a NUL
- * byte (the rest of it is skipped).
+ * Read the next line into out (without its newline).  Returns 1 for a
+ * line, 0 at end of file, -1 for a line that is too long for out or holds
+ * a NUL byte (the rest of it is skipped), -2 for a read error.
  */
-static int next_line(FILE *f, char *buf, size_t len)
+static int next_line(struct lines *lr, char *out, size_t outlen)
 {
     size_t n = 0;
+    size_t used = 0;
     bool bad = false;
-    int c;
 
     for (;;) {
-        c = getc_unlocked(f);
-        if (c == EOF) {
-            if (n == 0 && !bad) {
-                return 0;
+        const char *start;
+        const char *nl;
+        size_t seg;
+
+        if (lr->pos == lr->len) {
+            ssize_t got;
+
+            if (lr->eof) {
+                break;
             }
-            break;
+            got = read(lr->fd, lr->buf, sizeof(lr->buf));
+            if (got < 0 && errno == EINTR) {
+                continue;
+            }
+            if (got < 0) {
+                return -2;
+            }
+            if (got == 0) {
+                lr->eof = true;
+                break;
+            }
+            lr->pos = 0;
+            lr->len = (size_t)got;
         }
-        if (c == '\n') {
-            break;
-        }
-        if (c == '\0' || n + 1 >= len) {
+        start = lr->buf + lr->pos;
+        nl = memchr(start, '\n', lr->len - lr->pos);
+        seg = nl != NULL ? (size_t)(nl - start) : lr->len - lr->pos;
+        used += seg + (nl != NULL ? 1 : 0);
+        lr->pos += seg + (nl != NULL ? 1 : 0);
+        if (!bad && (memchr(start, '\0', seg) != NULL || n + seg >= outlen)) {
             bad = true;
-            continue;
         }
-        buf[n++] = (char)c;
+        if (!bad) {
+            memcpy(out + n, start, seg);
+            n += seg;
+        }
+        if (nl != NULL) {
+            break;
+        }
     }
-    buf[n] = '\0';
+    if (used == 0) {
+        return 0;
+    }
+    out[n] = '\0';
     return bad ? -1 : 1;
 }
 
@@ -173,10 +210,11 @@ static int scan(const char *path, const char *user,
     char why[160];
     char safe_path[EOTP_FIELD_MAX];
     char buf[EOTP_USERMAP_LINE_MAX + 2];
+    struct lines lr;
     unsigned long lineno = 0;
+    bool read_error = false;
     int fd = -1;
     int r;
-    FILE *f;
 
     eotp_sanitize(safe_path, sizeof(safe_path), path, true);
     r = eotp_safefile_open(path, EOTP_SF_PUBLIC, EOTP_USERMAP_MAX_SIZE, &fd,
@@ -186,20 +224,22 @@ static int scan(const char *path, const char *user,
                  safe_path, why);
         return r;
     }
-    f = fdopen(fd, "r");
-    if (f == NULL) {
-        (void)close(fd);
-        return EOTP_E_NOMEM;
-    }
+    lr.fd = fd;
+    lr.pos = lr.len = 0;
+    lr.eof = false;
     r = EOTP_E_UNMAPPED;
     for (;;) {
         char *item[EOTP_MAX_DESTS];
         size_t nitem = 0;
         char *u = NULL;
-        int got = next_line(f, buf, sizeof(buf));
+        int got = next_line(&lr, buf, sizeof(buf));
         int pr;
 
         if (got == 0) {
+            break;
+        }
+        if (got == -2) {
+            read_error = true;
             break;
         }
         lineno++;
@@ -224,14 +264,11 @@ static int scan(const char *path, const char *user,
             break;
         }
     }
-    if (ferror(f)) {
+    if (read_error) {
         eotp_log(lg, LOG_ERR, "user map: read error file=%s", safe_path);
-        if (r == EOTP_OK) {
-            eotp_dests_free(out);
-        }
         r = EOTP_E_FILE;
     }
-    (void)fclose(f);
+    (void)close(fd);
     return r;
 }
 
