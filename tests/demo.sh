@@ -97,8 +97,16 @@ for line in sys.stdin:
 ) &
 WATCH=$!
 
+# A sanitizer build (SAN=1) needs its runtimes loaded first in pamtester.
+PRELOAD=$WRAPPER
+if [ "${SAN:-}" = 1 ]; then
+    . tests/san_env.sh
+    PRELOAD="$(san_preload):$WRAPPER"
+    export ASAN_OPTIONS=$SAN_HOST_ASAN_OPTIONS
+fi
+
 run_pamtester() {
-    LD_PRELOAD=$WRAPPER PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+    LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
         pamtester -v eotp-demo "$USER_NAME" authenticate
 }
 

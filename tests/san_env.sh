@@ -29,6 +29,13 @@ san_preload() {
             out="$out${out:+:}$(readlink -f "$p")"
         fi
     done
+    # ASan intercepts crypt(); when libcrypt only arrives later through
+    # dlopen (pam_unix in /bin/login), the interceptor has nothing to call
+    # and the host crashes.  Loading libcrypt up front avoids that.
+    p=$(ls /lib/*/libcrypt.so.1 /usr/lib/*/libcrypt.so.1 2>/dev/null | head -n 1)
+    if [ -n "$p" ]; then
+        out="$out:$p"
+    fi
     printf '%s' "$out"
 }
 

@@ -126,3 +126,6 @@ snapshot_module() {
     cp "$MODULE" "$T/pam_engagelab_otp.so"
     MODULE="$T/pam_engagelab_otp.so"
 }
+
+# Sanitizer builds: how to load the ASan module into real hosts.
+. "$TESTS_DIR/san_env.sh"

@@ -83,7 +83,8 @@ EOF
 
 # console USER MODE [PASSWORD]: sets OUT and RC.
 console() {
-    OUT=$(timeout 120 unshare -m --propagation private sh -c '
+    OUT=$(LD_PRELOAD="$(san_preload)" ASAN_OPTIONS="$SAN_HOST_ASAN_OPTIONS" \
+        timeout 120 unshare -m --propagation private sh -c '
         mount --bind "$1" /etc/pam.d/login || exit 9
         shift
         exec expect -f "$@"' sh "$T/login.pam" "$T/login.exp" "$1" "${3:-$PASSWORD}" \

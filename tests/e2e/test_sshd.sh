@@ -118,7 +118,8 @@ if ! out=$("$T/$SVC" -t -f "$T/ssh/sshd_config" 2>&1); then
     t_summary
     exit 1
 fi
-"$T/$SVC" -D -f "$T/ssh/sshd_config" -E "$T/ssh/sshd.log" &
+LD_PRELOAD="$(san_preload)" ASAN_OPTIONS="$SAN_HOST_ASAN_OPTIONS" \
+    "$T/$SVC" -D -f "$T/ssh/sshd_config" -E "$T/ssh/sshd.log" &
 SSHD_PID=$!
 t_on_exit "kill $SSHD_PID"
 for _ in $(seq 100); do

@@ -13,6 +13,7 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/mock/mockenv.sh"
 . "$TESTS_DIR/e2e/clients.sh"
+san_setuid_skip sudo
 need_root
 need sudo visudo runuser useradd userdel chpasswd
 t_setup
