@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 static void emit_syslog(void *ctx, int prio, const char *line)
 {
@@ -141,6 +142,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     struct eotp_conv conv = {conv_prompt, conv_info, &cctx};
     const char *conf = EOTP_DEFAULT_CONF;
     int arg_failmode = EOTP_FAIL_CLOSED;
+    enum eotp_failmode failmode;
     bool bypassed = false;
     bool cfg_ready = false;
     int pamr = PAM_AUTH_ERR;
@@ -208,9 +210,21 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     }
 decide:
     res.err = r;
-    pamr = eotp_err_to_pam(r, cfg_ready ? (enum eotp_failmode)cfg.failmode
-                                        : EOTP_FAIL_CLOSED,
-                           &bypassed);
+    failmode = cfg_ready ? (enum eotp_failmode)cfg.failmode
+                         : EOTP_FAIL_CLOSED;
+    if (failmode == EOTP_FAIL_OPEN && eotp_err_is_service_failure(r) &&
+        getauxval(AT_SECURE) != 0) {
+        /*
+         * A setuid program (sudo, su) runs with the invoking user's
+         * resource limits, so that user could make TLS or memory fail on
+         * purpose: failmode=open must never turn that into a bypass.
+         */
+        eotp_log(&lg, LOG_WARNING,
+                 "failmode=open ignored in a setuid program reason=%s",
+                 eotp_err_reason(r));
+        failmode = EOTP_FAIL_CLOSED;
+    }
+    pamr = eotp_err_to_pam(r, failmode, &bypassed);
     log_outcome(&lg, pamr, bypassed, &login, &res, lg.debug);
 out:
     if (cfg_ready) {

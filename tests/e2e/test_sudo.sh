@@ -127,4 +127,13 @@ assert_match "params: %u is the invoking user" "\"user\": ?\"$U\"" "$sent"
 assert_match "params: %c is the command with its arguments" \
     '"cmd": ?"/usr/bin/id -u"' "$sent"
 
+# sudo is setuid: the invoking user controls its resource limits and could
+# make TLS or memory fail on purpose, so failmode=open never applies here.
+fresh failmode=open
+mockctl fault status500 --path /v1/messages >/dev/null
+as_user code sudo -A /usr/bin/id -u
+assert_eq "failmode=open is ignored under setuid sudo: the command does not run" "" "$OUT"
+assert_eq "failmode=open is ignored under setuid sudo: sudo exits 1" 1 "$RC"
+mockctl fault none >/dev/null
+
 t_summary
