@@ -165,6 +165,10 @@ static void sb_putn(struct sbuf *b, const char *s, size_t n)
         b->p = np;
         b->cap = ncap;
     }
+    if (b->p == NULL) {
+        b->failed = true; /* cannot happen once cap > 0 */
+        return;
+    }
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
@@ -249,7 +253,7 @@ static bool int_value(const cJSON *v, double min, double max, long long *out)
 {
     double d;
 
-    if (!cJSON_IsNumber(v)) {
+    if (v == NULL || !cJSON_IsNumber(v)) {
         return false;
     }
     d = v->valuedouble;
@@ -345,6 +349,11 @@ int eotp_tpl_parse_list(const char *body, size_t len,
     }
     cJSON_ArrayForEach(it, j)
     {
+        if (l.items == NULL || l.n >= (size_t)n) {
+            /* Never more items than counted (the analyzer can't tell). */
+            r = EOTP_E_BAD_RESPONSE;
+            goto out;
+        }
         r = fill_info(it, &l.items[l.n]);
         if (r != EOTP_OK) {
             goto out;
@@ -1135,7 +1144,12 @@ static int check_strategy(struct vctx *v, const char *s, bool used[4])
 
     memset(used, 0, 4 * sizeof(bool));
     for (;;) {
-        const char *bar = strchr(p, '|');
+        const char *bar;
+
+        if (p == NULL) {
+            return bad(v, field, "is required");
+        }
+        bar = strchr(p, '|');
         size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
         size_t i;
 

@@ -72,12 +72,16 @@ static char *read_file(const char *path)
     }
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         if (len + n + 1 > cap) {
+            char *nb;
+
             cap = (len + n + 1) * 2;
-            buf = realloc(buf, cap);
-            if (buf == NULL) {
+            nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
                 fclose(f);
                 return NULL;
             }
+            buf = nb;
         }
         memcpy(buf + len, chunk, n);
         len += n;
