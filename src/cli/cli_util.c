@@ -202,8 +202,7 @@ int eotp_cli_api_fail(struct eotp_api *api, const char *what, int err)
         char safe[256];
 
         eotp_sanitize(safe, sizeof(safe),
-                      api != NULL ? eotp_api_transport_error(api) : "",
-                      false);
+                      api != NULL ? eotp_api_transport_error(api) : "", false);
         eotp_cli_err("%s: %s%s%s", what, eotp_strerror(err),
                      safe[0] != '\0' ? ": " : "", safe);
         if (err == EOTP_E_TLS) {

@@ -138,8 +138,7 @@ int eotp_cmd_callback(int argc, char **argv, const struct eotp_global *g)
         eotp_usage_callback(stdout);
         return EOTP_EXIT_OK;
     }
-    c = eotp_cli_find(subcmds, sizeof(subcmds) / sizeof(subcmds[0]),
-                      argv[1]);
+    c = eotp_cli_find(subcmds, sizeof(subcmds) / sizeof(subcmds[0]), argv[1]);
     if (c == NULL) {
         eotp_cli_err("callback: unknown command '%s' (verify)", argv[1]);
         return eotp_cli_bad_option(argv[0]);

@@ -166,8 +166,9 @@ static bool check_config_file(struct report *rep, const char *path,
              "or give its path with -c",
              safe, why);
     } else {
-        fail(rep, "config file %s: %s: run 'chown root:root %s && chmod 0600 "
-                  "%s'",
+        fail(rep,
+             "config file %s: %s: run 'chown root:root %s && chmod 0600 "
+             "%s'",
              safe, why, safe, safe);
     }
     return false;
@@ -229,8 +230,9 @@ static void check_user_map(struct report *rep, const struct eotp_global *g,
     capture_init(&cap, &lg, g);
     r = eotp_usermap_check(cfg->user_map, &lg, &lines, &bad);
     if (r == EOTP_E_FILE) {
-        fail(rep, "user map %s: %s: create it (one 'user:+6591234567' per "
-                  "line) or set user_map",
+        fail(rep,
+             "user map %s: %s: create it (one 'user:+6591234567' per "
+             "line) or set user_map",
              safe, core_text(&cap, "cannot be read"));
         return;
     }
@@ -286,8 +288,9 @@ static void check_ca_file(struct report *rep, const struct eotp_cfg *cfg)
     }
     bio = BIO_new_file(cfg->ca_file, "r");
     if (bio == NULL) {
-        fail(rep, "CA file %s: cannot be opened: set ca_file to a readable "
-                  "PEM file",
+        fail(rep,
+             "CA file %s: cannot be opened: set ca_file to a readable "
+             "PEM file",
              safe);
         ERR_clear_error();
         return;
@@ -303,12 +306,14 @@ static void check_ca_file(struct report *rep, const struct eotp_cfg *cfg)
     ERR_clear_error();
     BIO_free(bio);
     if (count == 0) {
-        fail(rep, "CA file %s: no PEM certificate in it: set ca_file to the "
-                  "PEM bundle of the CA that signed api_url's certificate",
+        fail(rep,
+             "CA file %s: no PEM certificate in it: set ca_file to the "
+             "PEM bundle of the CA that signed api_url's certificate",
              safe);
     } else if (valid == 0) {
-        fail(rep, "CA file %s: every certificate in it is expired or not yet "
-                  "valid: install a current CA bundle",
+        fail(rep,
+             "CA file %s: every certificate in it is expired or not yet "
+             "valid: install a current CA bundle",
              safe);
     } else {
         ok(rep, "CA file %s (%d certificate%s)", safe, count,
@@ -341,13 +346,15 @@ static void check_api(struct report *rep, const struct eotp_cfg *cfg)
     r = eotp_tpl_list(api, &l, NULL);
     eotp_sanitize(terr, sizeof(terr), eotp_api_transport_error(api), false);
     if (r == EOTP_E_TLS) {
-        fail(rep, "TLS to %s: %s%s%s: set ca_file to the CA that signed the "
-                  "server's certificate, and check that api_url names the "
-                  "host in it",
+        fail(rep,
+             "TLS to %s: %s%s%s: set ca_file to the CA that signed the "
+             "server's certificate, and check that api_url names the "
+             "host in it",
              url, eotp_strerror(r), terr[0] != '\0' ? ": " : "", terr);
     } else if (r == EOTP_E_TRANSPORT || r == EOTP_E_TIMEOUT) {
-        fail(rep, "TLS to %s: %s%s%s: check api_url, proxy, the firewall and "
-                  "timeout",
+        fail(rep,
+             "TLS to %s: %s%s%s: check api_url, proxy, the firewall and "
+             "timeout",
              url, eotp_strerror(r), terr[0] != '\0' ? ": " : "", terr);
     } else {
         ok(rep, "TLS to %s", url);
@@ -378,24 +385,29 @@ static void check_api(struct report *rep, const struct eotp_cfg *cfg)
         }
     }
     if (t == NULL) {
-        fail(rep, "template %s: does not exist: create it with '" EOTP_PROG
-                  " templates create' or fix template_id",
+        fail(rep,
+             "template %s: does not exist: create it with '" EOTP_PROG
+             " templates create' or fix template_id",
              tid);
     } else if (t->status == EOTP_TPL_STATUS_PENDING) {
-        fail(rep, "template %s: Pending review: wait until the review in the "
-                  "EngageLab console approves it",
+        fail(rep,
+             "template %s: Pending review: wait until the review in the "
+             "EngageLab console approves it",
              tid);
     } else if (t->status == EOTP_TPL_STATUS_REJECTED) {
-        fail(rep, "template %s: Rejected (%s): fix it and create a new "
-                  "template",
+        fail(rep,
+             "template %s: Rejected (%s): fix it and create a new "
+             "template",
              tid, t->remark[0] != '\0' ? t->remark : "no remark");
     } else if (t->status != EOTP_TPL_STATUS_APPROVED) {
-        fail(rep, "template %s: status %d is not Approved: check it in the "
-                  "EngageLab console",
+        fail(rep,
+             "template %s: status %d is not Approved: check it in the "
+             "EngageLab console",
              tid, t->status);
     } else if (!t->has_code) {
-        fail(rep, "template %s: has no verify_code_config: the module needs "
-                  "a verification-code template",
+        fail(rep,
+             "template %s: has no verify_code_config: the module needs "
+             "a verification-code template",
              tid);
     } else {
         ok(rep, "template %s (Approved, %s, %ld characters, %ld min)", tid,
@@ -414,25 +426,28 @@ static void check_state_dir(struct report *rep, const struct eotp_cfg *cfg)
     eotp_sanitize(safe, sizeof(safe), cfg->state_dir, false);
     if (lstat(cfg->state_dir, &st) != 0) {
         if (errno == ENOENT) {
-            ok(rep, "state_dir %s (missing; the module creates it with mode "
-                    "0700)",
+            ok(rep,
+               "state_dir %s (missing; the module creates it with mode "
+               "0700)",
                safe);
         } else {
-            fail(rep, "state_dir %s: %s: check the path and its parents",
-                 safe, strerror(errno));
+            fail(rep, "state_dir %s: %s: check the path and its parents", safe,
+                 strerror(errno));
         }
         return;
     }
     if (!S_ISDIR(st.st_mode)) {
-        fail(rep, "state_dir %s: not a directory%s: remove it or set "
-                  "state_dir to a directory owned by root with mode 0700",
+        fail(rep,
+             "state_dir %s: not a directory%s: remove it or set "
+             "state_dir to a directory owned by root with mode 0700",
              safe, S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
     } else if (st.st_uid != 0) {
         fail(rep, "state_dir %s: owned by uid %lu: run 'chown root:root %s'",
              safe, (unsigned long)st.st_uid, safe);
     } else if ((st.st_mode & 077) != 0) {
-        fail(rep, "state_dir %s: mode %04o gives group/other access: run "
-                  "'chmod 0700 %s'",
+        fail(rep,
+             "state_dir %s: mode %04o gives group/other access: run "
+             "'chmod 0700 %s'",
              safe, (unsigned int)(st.st_mode & 07777), safe);
     } else {
         ok(rep, "state_dir %s (owner root, mode %04o)", safe,

@@ -92,8 +92,7 @@ int eotp_cmd_lookup(int argc, char **argv, const struct eotp_global *g)
                           sizeof(source));
     if (r == EOTP_E_UNMAPPED) {
         (void)printf("user: %s\n", user);
-        (void)printf("destination: none (no user source knows %s)\n",
-                     user);
+        (void)printf("destination: none (no user source knows %s)\n", user);
         rc = EOTP_EXIT_NO;
         goto out;
     }
@@ -113,7 +112,8 @@ int eotp_cmd_lookup(int argc, char **argv, const struct eotp_global *g)
             eotp_dest_mask(dests.dest[i], masked, sizeof(masked));
             eotp_sanitize(safe, sizeof(safe), masked, false);
         }
-        (void)printf("destination: %s (%s%s)\n", safe, kind_name(dests.dest[i]),
+        (void)printf("destination: %s (%s%s)\n", safe,
+                     kind_name(dests.dest[i]),
                      i == 0 ? ", primary" : ", alternative");
     }
     (void)printf("source: %s\n", source);

@@ -165,9 +165,8 @@ static int apply_overrides(const struct eotp_global *g, struct eotp_cfg *cfg,
     struct eotp_logger lg;
 
     eotp_cli_logger(g, &lg);
-    if (tpl != NULL &&
-        eotp_cfg_set(cfg, "template_id", tpl, true, "--template", &lg) !=
-            EOTP_OK) {
+    if (tpl != NULL && eotp_cfg_set(cfg, "template_id", tpl, true,
+                                    "--template", &lg) != EOTP_OK) {
         return EOTP_EXIT_USAGE;
     }
     if (lang != NULL &&
@@ -224,9 +223,8 @@ static int do_send(int argc, char **argv, const struct eotp_global *g,
         }
     }
     if (argc - optind != nargs && !(with_code && argc - optind == 1)) {
-        return eotp_cli_usage_error(argv[0], with_code
-                                                 ? "expects TO and CODE"
-                                                 : "expects one TO");
+        return eotp_cli_usage_error(argv[0], with_code ? "expects TO and CODE"
+                                                       : "expects one TO");
     }
     if (!dest_ok(argv[0], argv[optind])) {
         return EOTP_EXIT_USAGE;
@@ -431,9 +429,8 @@ int eotp_cmd_message(int argc, char **argv, const struct eotp_global *g)
         goto out;
     }
     memset(&sr, 0, sizeof(sr));
-    r = eotp_api_custom_message(api, (const char *const *)(argv + optind),
-                                nto, cfg.template_id, params.kv, params.n,
-                                &sr);
+    r = eotp_api_custom_message(api, (const char *const *)(argv + optind), nto,
+                                cfg.template_id, params.kv, params.n, &sr);
     if (r != EOTP_OK) {
         rc = eotp_cli_api_fail(api, "message", r);
         goto out;

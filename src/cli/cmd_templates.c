@@ -36,7 +36,8 @@ static const char *const usage_lines[] = {
     "  --id ID             template_id, 1-128 characters",
     "  --channels LIST     whatsapp, sms, email, voice joined by '|' or ','",
     "                      in fallback order (email only alone)",
-    "  --sms-text TEXT     SMS text with {{code}} (default: the standard text)",
+    "  --sms-text TEXT     SMS text with {{code}} (default: the standard "
+    "text)",
     "  --code-length N     code length, 4-10",
     "  --ttl MINUTES       code lifetime, 1-10 (1, 5 or 10 with whatsapp)",
     "  --brand NAME        brand name, 2-10 characters",
@@ -604,8 +605,7 @@ int eotp_cmd_templates(int argc, char **argv, const struct eotp_global *g)
         eotp_usage_templates(stdout);
         return EOTP_EXIT_OK;
     }
-    c = eotp_cli_find(subcmds, sizeof(subcmds) / sizeof(subcmds[0]),
-                      argv[1]);
+    c = eotp_cli_find(subcmds, sizeof(subcmds) / sizeof(subcmds[0]), argv[1]);
     if (c == NULL) {
         eotp_cli_err("templates: unknown command '%s' (list, get, create, "
                      "delete)",

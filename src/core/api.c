@@ -352,16 +352,16 @@ bool eotp_api_json_well_formed(const char *p, size_t len)
             if (p == NULL) {
                 return false;
             }
-        } else if (end - p >= 4 && (memcmp(p, "true", 4) == 0 ||
-                                    memcmp(p, "null", 4) == 0)) {
+        } else if (end - p >= 4 &&
+                   (memcmp(p, "true", 4) == 0 || memcmp(p, "null", 4) == 0)) {
             p += 4;
         } else if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
             p += 5;
         } else if (*p == '-' || *p == '+' || *p == '.' ||
                    (*p >= '0' && *p <= '9')) {
-            while (p < end && ((*p >= '0' && *p <= '9') || *p == '+' ||
-                               *p == '-' || *p == '.' || *p == 'e' ||
-                               *p == 'E')) {
+            while (p < end &&
+                   ((*p >= '0' && *p <= '9') || *p == '+' || *p == '-' ||
+                    *p == '.' || *p == 'e' || *p == 'E')) {
                 p++;
             }
         } else {
@@ -485,8 +485,8 @@ out:
     return r;
 }
 
-int eotp_api_parse_verify(const char *body, size_t len,
-                          const char *message_id, bool *verified)
+int eotp_api_parse_verify(const char *body, size_t len, const char *message_id,
+                          bool *verified)
 {
     int r = EOTP_E_BAD_RESPONSE;
     cJSON *j = parse_object(body, len, &r);
@@ -541,8 +541,7 @@ int eotp_api_map_code(long code, long http_status, enum eotp_api_op op)
     case 3002:
         return EOTP_E_API_REQUEST;
     case 3003:
-        return op == EOTP_OP_VERIFY ? EOTP_E_CODE_EXPIRED
-                                    : EOTP_E_API_REQUEST;
+        return op == EOTP_OP_VERIFY ? EOTP_E_CODE_EXPIRED : EOTP_E_API_REQUEST;
     case 3004:
         return op == EOTP_OP_SEND ? EOTP_E_RESEND : EOTP_E_API_REQUEST;
     case 4001:
@@ -635,8 +634,8 @@ int eotp_api_parse_error(long http_status, const char *body, size_t len,
         code->valuedouble == (double)(long)code->valuedouble) {
         err->code = (long)code->valuedouble;
         if (cJSON_IsString(msg) && msg->valuestring != NULL) {
-            eotp_sanitize(err->message, sizeof(err->message),
-                          msg->valuestring, false);
+            eotp_sanitize(err->message, sizeof(err->message), msg->valuestring,
+                          false);
             /* It is quoted in key="value" log fields. */
             for (char *p = err->message; *p != '\0'; p++) {
                 if (*p == '"' || *p == '\\') {
@@ -828,8 +827,8 @@ int eotp_api_send(struct eotp_api *api, const struct eotp_send_req *req,
         goto out;
     }
     r = eotp_api_call(api, "POST",
-                      req->code != NULL ? "/v1/codes" : "/v1/messages",
-                      jb.buf, EOTP_OP_SEND, &resp);
+                      req->code != NULL ? "/v1/codes" : "/v1/messages", jb.buf,
+                      EOTP_OP_SEND, &resp);
     if (r != EOTP_OK) {
         goto out;
     }
@@ -859,8 +858,8 @@ int eotp_api_verify(struct eotp_api *api, const char *message_id,
         r = EOTP_E_API_REQUEST;
         goto out;
     }
-    r = eotp_api_call(api, "POST", "/v1/verifications", jb.buf,
-                      EOTP_OP_VERIFY, &resp);
+    r = eotp_api_call(api, "POST", "/v1/verifications", jb.buf, EOTP_OP_VERIFY,
+                      &resp);
     if (r != EOTP_OK) {
         goto out;
     }

@@ -26,8 +26,8 @@ enum eotp_api_op {
 };
 
 struct eotp_api_error {
-    long http_status; /* 0 when no HTTP answer came */
-    long code;        /* the service's numeric code, 0 if none */
+    long http_status;               /* 0 when no HTTP answer came */
+    long code;                      /* the service's numeric code, 0 if none */
     char message[EOTP_API_MSG_MAX]; /* sanitised service text */
 };
 
@@ -39,10 +39,10 @@ struct eotp_kv {
 struct eotp_send_req {
     const char *to;
     const char *template_id;
-    const char *language;  /* NULL: not sent */
+    const char *language; /* NULL: not sent */
     const struct eotp_kv *params;
     size_t nparams;
-    const char *code;      /* NULL: /v1/messages; else /v1/codes */
+    const char *code; /* NULL: /v1/messages; else /v1/codes */
 };
 
 struct eotp_send_resp {
@@ -87,8 +87,8 @@ struct eotp_http *eotp_api_http(struct eotp_api *api);
 /* Parsers, exposed for tests and fuzzing.  body need not be terminated. */
 int eotp_api_parse_send(const char *body, size_t len,
                         struct eotp_send_resp *out);
-int eotp_api_parse_verify(const char *body, size_t len,
-                          const char *message_id, bool *verified);
+int eotp_api_parse_verify(const char *body, size_t len, const char *message_id,
+                          bool *verified);
 int eotp_api_parse_error(long http_status, const char *body, size_t len,
                          enum eotp_api_op op, struct eotp_api_error *err);
 

@@ -369,8 +369,7 @@ out:
     return r;
 }
 
-int eotp_tpl_parse_one(const char *body, size_t len,
-                       struct eotp_tpl_info *out)
+int eotp_tpl_parse_one(const char *body, size_t len, struct eotp_tpl_info *out)
 {
     struct eotp_tpl_info t;
     cJSON *j = parse_json(body, len);
@@ -555,8 +554,7 @@ int eotp_tpl_path(const char *id, char *buf, size_t buflen)
         return EOTP_E_API_REQUEST;
     }
     memcpy(buf, base, o);
-    for (const unsigned char *p = (const unsigned char *)id; *p != '\0';
-         p++) {
+    for (const unsigned char *p = (const unsigned char *)id; *p != '\0'; p++) {
         bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
                      *p == '.' || *p == '~';
@@ -867,8 +865,7 @@ static int check_int(struct vctx *v, const cJSON *obj, const char *prefix,
         return bad(v, field, "is required (an integer from %ld to %ld)", min,
                    max);
     }
-    if (!cJSON_IsNumber(n) ||
-        !int_value(n, -1e15, 1e15, &val)) {
+    if (!cJSON_IsNumber(n) || !int_value(n, -1e15, 1e15, &val)) {
         return bad(v, field, "must be an integer from %ld to %ld", min, max);
     }
     if (val < min || val > max) {
@@ -1052,10 +1049,10 @@ static int check_email(struct vctx *v, const cJSON *cfg)
 {
     static const char *const keys[] = {"template_name",
                                        "template_custom_configs", NULL};
-    static const char *const ekeys[] = {"language",        "pre_from_name",
-                                        "pre_from_mail",   "pre_subject",
-                                        "template_content", "pre_param_map",
-                                        NULL};
+    static const char *const ekeys[] = {
+        "language",    "pre_from_name",    "pre_from_mail",
+        "pre_subject", "template_content", "pre_param_map",
+        NULL};
     const cJSON *list;
     const cJSON *e;
     const char *s = NULL;
@@ -1083,8 +1080,8 @@ static int check_email(struct vctx *v, const cJSON *cfg)
         char field[160];
         const cJSON *map = NULL;
 
-        (void)snprintf(p, sizeof(p), "email_config.template_custom_configs[%d]",
-                       i++);
+        (void)snprintf(p, sizeof(p),
+                       "email_config.template_custom_configs[%d]", i++);
         if (!cJSON_IsObject(e)) {
             return bad(v, p, "must be an object");
         }
@@ -1100,8 +1097,7 @@ static int check_email(struct vctx *v, const cJSON *cfg)
             return bad(v, field,
                        "must be one of default, zh_CN, zh_HK, en, ja, th, es");
         }
-        r = check_string(v, e, p, "pre_from_mail", true, 1, EOTP_DEST_MAX,
-                         &s);
+        r = check_string(v, e, p, "pre_from_mail", true, 1, EOTP_DEST_MAX, &s);
         if (r != EOTP_OK) {
             return r;
         }
@@ -1162,8 +1158,8 @@ static int check_strategy(struct vctx *v, const char *s, bool used[4])
         if (channel_names[i] == NULL) {
             char name[32];
 
-            eotp_sanitize(name, n + 1 < sizeof(name) ? n + 1 : sizeof(name),
-                          p, false);
+            eotp_sanitize(name, n + 1 < sizeof(name) ? n + 1 : sizeof(name), p,
+                          false);
             if (n == 0) {
                 return bad(v, field,
                            "has an empty channel; join whatsapp, sms, email "
@@ -1193,11 +1189,17 @@ static int check_strategy(struct vctx *v, const char *s, bool used[4])
 
 static int validate_tree(struct vctx *v, const cJSON *j)
 {
-    static const char *const keys[] = {
-        "template_id",    "description",     "send_channel_strategy",
-        "brand_name",     "verify_code_config", "whatsapp_config",
-        "sms_config",     "voice_config",    "email_config",
-        "pwa_config",     NULL};
+    static const char *const keys[] = {"template_id",
+                                       "description",
+                                       "send_channel_strategy",
+                                       "brand_name",
+                                       "verify_code_config",
+                                       "whatsapp_config",
+                                       "sms_config",
+                                       "voice_config",
+                                       "email_config",
+                                       "pwa_config",
+                                       NULL};
     static const char *const ro[] = {"created_time", "status", "audit_remark",
                                      NULL};
     static const char *const vkeys[] = {"verify_code_type", "verify_code_len",
@@ -1447,8 +1449,8 @@ int eotp_tpl_build(const struct eotp_tpl_spec *spec, char **json, char *why,
         spec->channels == NULL) {
         cJSON_Delete(vcc);
         if (j != NULL && (spec->id == NULL || spec->channels == NULL)) {
-            r = bad(&v, spec->id == NULL ? "template_id"
-                                          : "send_channel_strategy",
+            r = bad(&v,
+                    spec->id == NULL ? "template_id" : "send_channel_strategy",
                     "is required");
         }
         goto out;

@@ -32,12 +32,12 @@ enum eotp_tpl_status {
 struct eotp_tpl_info {
     char id[4 * EOTP_TPL_ID_MAX + 1];
     char description[1024];
-    char strategy[64];   /* send_channel_strategy, "" if absent */
+    char strategy[64]; /* send_channel_strategy, "" if absent */
     char brand[64];
-    int status;          /* enum eotp_tpl_status; other values kept as is */
-    long long created;   /* created_time, Unix seconds; -1 if absent */
-    char remark[512];    /* audit_remark */
-    bool has_code;       /* verify_code_config present and well-formed */
+    int status;        /* enum eotp_tpl_status; other values kept as is */
+    long long created; /* created_time, Unix seconds; -1 if absent */
+    char remark[512];  /* audit_remark */
+    bool has_code;     /* verify_code_config present and well-formed */
     long code_type, code_len, code_ttl;
 };
 

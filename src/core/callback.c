@@ -249,9 +249,10 @@ int eotp_cb_verify(const char *value, const void *secret, size_t secret_len,
         }
         if (ts - now > max_age) {
             *status = EOTP_CB_FUTURE;
-            (void)snprintf(why, whylen,
-                           "timestamp is %lld seconds in the future (max %lld)",
-                           ts - now, max_age);
+            (void)
+                snprintf(why, whylen,
+                         "timestamp is %lld seconds in the future (max %lld)",
+                         ts - now, max_age);
             r = EOTP_E_CODE_WRONG;
             goto out;
         }

@@ -29,7 +29,6 @@ enum key_type {
 };
 
 
-
 #define KF_SECRET 0x1   /* never a module argument, never shown */
 #define KF_REQUIRED 0x2 /* must be set */
 
@@ -46,8 +45,9 @@ struct key {
 
 static const char *const failmode_names[] = {"closed", "open", NULL};
 static const char *const unmapped_names[] = {"deny", "ignore", NULL};
-static const char *const language_names[] = {
-    "default", "zh_CN", "zh_HK", "en", "ja", "th", "es", "auto", NULL};
+static const char *const language_names[] = {"default", "zh_CN", "zh_HK",
+                                             "en",      "ja",    "th",
+                                             "es",      "auto",  NULL};
 static const char *const code_mode_names[] = {"platform", "local", NULL};
 
 static bool is_alnum(char c)
@@ -71,8 +71,8 @@ static bool check_attr(const char *v)
 {
     size_t n = strlen(v);
 
-    if (n == 0 || n > 64 || !((v[0] >= 'a' && v[0] <= 'z') ||
-                              (v[0] >= 'A' && v[0] <= 'Z'))) {
+    if (n == 0 || n > 64 ||
+        !((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z'))) {
         return false;
     }
     for (; *v != '\0'; v++) {
@@ -197,12 +197,13 @@ static bool check_filter(const char *v)
 
 static const struct key keys[] = {
     {"api_url", KT_URL, OFF(api_url), 0, 0, NULL, 0, NULL},
-    {"dev_key", KT_STRING, OFF(dev_key), 0, 0, NULL,
-     KF_SECRET | KF_REQUIRED, NULL},
+    {"dev_key", KT_STRING, OFF(dev_key), 0, 0, NULL, KF_SECRET | KF_REQUIRED,
+     NULL},
     {"dev_secret", KT_STRING, OFF(dev_secret), 0, 0, NULL,
      KF_SECRET | KF_REQUIRED, NULL},
     {"ca_file", KT_PATH, OFF(ca_file), 0, 0, NULL, 0, NULL},
-    {"template_id", KT_STRING, OFF(template_id), 1, 128, NULL, KF_REQUIRED, NULL},
+    {"template_id", KT_STRING, OFF(template_id), 1, 128, NULL, KF_REQUIRED,
+     NULL},
     {"language", KT_STRING, OFF(language), 0, 0, language_names, 0, NULL},
     {"user_map", KT_PATH, OFF(user_map), 0, 0, NULL, 0, NULL},
     {"state_dir", KT_PATH, OFF(state_dir), 0, 0, NULL, 0, NULL},
@@ -214,12 +215,10 @@ static const struct key keys[] = {
     {"deadline", KT_LONG, OFF(deadline), 1, 600, NULL, 0, NULL},
     {"max_attempts", KT_LONG, OFF(max_attempts), 1, 10, NULL, 0, NULL},
     {"debug", KT_BOOL, OFF(debug), 0, 0, NULL, 0, NULL},
-    {"user_sources", KT_LIST, OFF(user_sources), 0, 0, NULL, 0,
-     check_source},
+    {"user_sources", KT_LIST, OFF(user_sources), 0, 0, NULL, 0, check_source},
     {"ldap_uri", KT_LIST, OFF(ldap_uri), 0, 0, NULL, 0, check_uri},
     {"ldap_base", KT_STRING, OFF(ldap_base), 0, 0, NULL, 0, NULL},
-    {"ldap_filter", KT_STRING, OFF(ldap_filter), 0, 0, NULL, 0,
-     check_filter},
+    {"ldap_filter", KT_STRING, OFF(ldap_filter), 0, 0, NULL, 0, check_filter},
     {"ldap_attributes", KT_LIST, OFF(ldap_attributes), 0, 0, NULL, 0,
      check_attr},
     {"ldap_bind_dn", KT_STRING, OFF(ldap_bind_dn), 0, 0, NULL, 0, NULL},
@@ -228,11 +227,10 @@ static const struct key keys[] = {
     {"ldap_ca_file", KT_PATH, OFF(ldap_ca_file), 0, 0, NULL, 0, NULL},
     {"ldap_starttls", KT_BOOL, OFF(ldap_starttls), 0, 0, NULL, 0, NULL},
     {"ldap_timeout", KT_LONG, OFF(ldap_timeout), 1, 60, NULL, 0, NULL},
-    {"default_country_code", KT_STRING, OFF(default_country_code), 0, 0,
-     NULL, 0, check_country},
+    {"default_country_code", KT_STRING, OFF(default_country_code), 0, 0, NULL,
+     0, check_country},
     {"only_groups", KT_LIST, OFF(only_groups), 0, 0, NULL, 0, check_group},
-    {"exempt_groups", KT_LIST, OFF(exempt_groups), 0, 0, NULL, 0,
-     check_group},
+    {"exempt_groups", KT_LIST, OFF(exempt_groups), 0, 0, NULL, 0, check_group},
     {"exempt_networks", KT_LIST, OFF(exempt_networks), 0, 0, NULL, 0,
      check_cidr},
     {"params", KT_LIST, OFF(params), 0, 0, NULL, 0, check_param},
@@ -241,8 +239,7 @@ static const struct key keys[] = {
     {"send_limit", KT_RATE, OFF(send_limit), 0, 0, NULL, 0, NULL},
     {"rhost_send_limit", KT_RATE, OFF(rhost_send_limit), 0, 0, NULL, 0, NULL},
     {"lockout", KT_RATE, OFF(lockout), 0, 0, NULL, 0, NULL},
-    {"alt_templates", KT_LIST, OFF(alt_templates), 0, 0, NULL, 0,
-     check_alt},
+    {"alt_templates", KT_LIST, OFF(alt_templates), 0, 0, NULL, 0, check_alt},
     {"code_mode", KT_ENUM, OFF(code_mode), 0, 0, code_mode_names, 0, NULL},
     {"code_ttl", KT_LONG, OFF(code_ttl), 60, 600, NULL, 0, NULL},
     {"grace_period", KT_LONG, OFF(grace_period), 0, 86400, NULL, 0, NULL},
@@ -424,8 +421,9 @@ int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
         return EOTP_E_CONFIG;
     }
     if (len == 0 || has_ctl(value)) {
-        eotp_log(lg, LOG_ERR, "config: empty or unprintable value at %s key=%s",
-                 where, k->name);
+        eotp_log(lg, LOG_ERR,
+                 "config: empty or unprintable value at %s key=%s", where,
+                 k->name);
         return EOTP_E_CONFIG;
     }
     switch (k->type) {
@@ -496,18 +494,16 @@ int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
     }
     case KT_PATH:
         if (value[0] != '/') {
-            eotp_log(lg, LOG_ERR,
-                     "config: %s at %s must be an absolute path", k->name,
-                     where);
+            eotp_log(lg, LOG_ERR, "config: %s at %s must be an absolute path",
+                     k->name, where);
             return EOTP_E_CONFIG;
         }
         return set_string(str_field(cfg, k), value, false);
     case KT_URL:
         if (strncasecmp(value, "https://", 8) != 0 || value[8] == '\0' ||
             strchr(value, ' ') != NULL) {
-            eotp_log(lg, LOG_ERR,
-                     "config: %s at %s must be an https:// URL", k->name,
-                     where);
+            eotp_log(lg, LOG_ERR, "config: %s at %s must be an https:// URL",
+                     k->name, where);
             return EOTP_E_CONFIG;
         }
         return set_string(str_field(cfg, k), value, false);
@@ -532,8 +528,8 @@ int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
         return EOTP_OK;
     case KT_BOOL:
         if (parse_bool(value, &b) != EOTP_OK) {
-            eotp_log(lg, LOG_ERR,
-                     "config: %s at %s must be yes or no", k->name, where);
+            eotp_log(lg, LOG_ERR, "config: %s at %s must be yes or no",
+                     k->name, where);
             return EOTP_E_CONFIG;
         }
         *(bool *)(void *)((char *)cfg + k->offset) = b;
@@ -592,8 +588,7 @@ int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
         }
         eq = strchr(line, '=');
         if (eq == NULL) {
-            eotp_log(lg, LOG_ERR,
-                     "config: expected key = value at %s", where);
+            eotp_log(lg, LOG_ERR, "config: expected key = value at %s", where);
             return EOTP_E_CONFIG;
         }
         *eq = '\0';
@@ -602,9 +597,8 @@ int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
         k = find_key(key);
         if (k != NULL) {
             if (seen[k - keys]) {
-                eotp_log(lg, LOG_ERR,
-                         "config: key %s given twice at %s", k->name,
-                         where);
+                eotp_log(lg, LOG_ERR, "config: key %s given twice at %s",
+                         k->name, where);
                 return EOTP_E_CONFIG;
             }
             seen[k - keys] = true;
@@ -631,8 +625,7 @@ int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
     if (r != EOTP_OK) {
         eotp_log(lg, r == EOTP_E_FILE ? LOG_ERR : LOG_ALERT,
                  "config: refusing file=%s reason=\"%s\"",
-                 eotp_sanitize(safe_path, sizeof(safe_path), path, true),
-                 why);
+                 eotp_sanitize(safe_path, sizeof(safe_path), path, true), why);
         return r;
     }
     r = eotp_cfg_parse_buffer(cfg, buf, len, path, lg);
@@ -691,8 +684,7 @@ int eotp_cfg_apply_args(struct eotp_cfg *cfg, int argc, const char **argv,
     return EOTP_OK;
 }
 
-int eotp_cfg_validate(const struct eotp_cfg *cfg,
-                      const struct eotp_logger *lg)
+int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
 {
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];
@@ -789,10 +781,10 @@ char *eotp_cfg_key_format(const struct eotp_cfg *cfg, size_t i, char *buf,
                                                      k->offset));
         break;
     case KT_ENUM:
-        (void)snprintf(
-            buf, buflen, "%s",
-            k->names[*(const int *)(const void *)((const char *)cfg +
-                                                  k->offset)]);
+        (void)
+            snprintf(buf, buflen, "%s",
+                     k->names[*(const int *)(const void *)((const char *)cfg +
+                                                           k->offset)]);
         break;
     case KT_BOOL:
         (void)snprintf(buf, buflen, "%s",

@@ -46,17 +46,17 @@ struct eotp_cfg {
     char *user_map;
     char *state_dir;
     char *proxy;
-    int failmode;        /* enum eotp_failmode */
-    int unmapped;        /* enum eotp_unmapped */
+    int failmode;         /* enum eotp_failmode */
+    int unmapped;         /* enum eotp_unmapped */
     long connect_timeout; /* seconds */
-    long timeout;        /* seconds, per request */
-    long deadline;       /* seconds of API time per login */
+    long timeout;         /* seconds, per request */
+    long deadline;        /* seconds of API time per login */
     long max_attempts;
     bool debug;
 
     /* Where destinations come from (issue: directory and policy). */
-    char *user_sources;    /* list of "map", "ldap"; first hit wins */
-    char *ldap_uri;        /* list of ldap:// or ldaps:// URIs */
+    char *user_sources; /* list of "map", "ldap"; first hit wins */
+    char *ldap_uri;     /* list of ldap:// or ldaps:// URIs */
     char *ldap_base;
     char *ldap_filter;     /* %u is the RFC 4515-escaped user name */
     char *ldap_attributes; /* list, first present wins */
@@ -64,7 +64,7 @@ struct eotp_cfg {
     char *ldap_bind_password_file;
     char *ldap_ca_file;
     bool ldap_starttls;
-    long ldap_timeout;     /* seconds, bounds connect and search */
+    long ldap_timeout;          /* seconds, bounds connect and search */
     char *default_country_code; /* digits, for national numbers */
 
     /* Who must use the second factor. */
@@ -73,18 +73,18 @@ struct eotp_cfg {
     char *exempt_networks; /* list of IPv4/IPv6 CIDRs matched on rhost */
 
     /* What the message says. */
-    char *params;          /* list of name=template (%h %s %u %r %c %%) */
-    long code_length;      /* 0: any length from 4 to 10 */
-    long code_type;        /* bitmask 1 digits, 2 lower, 4 upper */
+    char *params;     /* list of name=template (%h %s %u %r %c %%) */
+    long code_length; /* 0: any length from 4 to 10 */
+    long code_type;   /* bitmask 1 digits, 2 lower, 4 upper */
 
     /* Abuse resistance and state. */
     struct eotp_rate send_limit;       /* per user */
     struct eotp_rate rhost_send_limit; /* per remote address */
     struct eotp_rate lockout;          /* wrong codes per user */
-    char *alt_templates;   /* list of channel:template_id */
-    int code_mode;         /* enum eotp_code_mode */
-    long code_ttl;         /* seconds a local code is valid */
-    long grace_period;     /* seconds; 0: off */
+    char *alt_templates;               /* list of channel:template_id */
+    int code_mode;                     /* enum eotp_code_mode */
+    long code_ttl;                     /* seconds a local code is valid */
+    long grace_period;                 /* seconds; 0: off */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */

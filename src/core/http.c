@@ -9,8 +9,8 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +99,7 @@ static char *make_auth_header(const char *user, const char *secret)
     memcpy(plain + ul + 1, secret, sl);
     plain[plain_len] = '\0';
     memcpy(hdr, prefix, sizeof(prefix) - 1);
-    base64((const unsigned char *)plain, plain_len,
-           hdr + sizeof(prefix) - 1);
+    base64((const unsigned char *)plain, plain_len, hdr + sizeof(prefix) - 1);
     eotp_freezero(plain, plain_len + 1);
     return hdr;
 }
@@ -249,8 +248,7 @@ int eotp_http_new(const struct eotp_http_opts *opts, struct eotp_http **out)
         goto out;
     }
     if (opts->ca_file != NULL &&
-        curl_easy_setopt(h->curl, CURLOPT_CAINFO, opts->ca_file) !=
-            CURLE_OK) {
+        curl_easy_setopt(h->curl, CURLOPT_CAINFO, opts->ca_file) != CURLE_OK) {
         r = EOTP_E_CONFIG;
         goto out;
     }
@@ -259,8 +257,7 @@ int eotp_http_new(const struct eotp_http_opts *opts, struct eotp_http **out)
      * friends are in the environment, and NOPROXY "" ignores no_proxy.
      */
     if (curl_easy_setopt(h->curl, CURLOPT_PROXY,
-                         opts->proxy != NULL ? opts->proxy : "") !=
-            CURLE_OK ||
+                         opts->proxy != NULL ? opts->proxy : "") != CURLE_OK ||
         curl_easy_setopt(h->curl, CURLOPT_NOPROXY, "") != CURLE_OK) {
         r = EOTP_E_CONFIG;
         goto out;

@@ -16,19 +16,19 @@
 struct eotp_http;
 
 struct eotp_http_opts {
-    const char *base_url;  /* https://host[:port][/prefix] */
-    const char *ca_file;   /* PEM bundle, NULL for the system store */
-    const char *proxy;     /* NULL: no proxy at all */
-    const char *user;      /* Basic auth user (dev_key) */
-    const char *secret;    /* Basic auth password (dev_secret) */
+    const char *base_url; /* https://host[:port][/prefix] */
+    const char *ca_file;  /* PEM bundle, NULL for the system store */
+    const char *proxy;    /* NULL: no proxy at all */
+    const char *user;     /* Basic auth user (dev_key) */
+    const char *secret;   /* Basic auth password (dev_secret) */
     long connect_timeout_ms;
-    long timeout_ms;       /* per request */
-    long deadline_ms;      /* for all requests of this handle; 0: none */
+    long timeout_ms;  /* per request */
+    long deadline_ms; /* for all requests of this handle; 0: none */
 };
 
 struct eotp_http_resp {
-    long status;  /* HTTP status */
-    char *body;   /* NUL-terminated, wiped by eotp_http_resp_clear */
+    long status; /* HTTP status */
+    char *body;  /* NUL-terminated, wiped by eotp_http_resp_clear */
     size_t len;
 };
 

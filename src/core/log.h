@@ -34,8 +34,7 @@ void eotp_log(const struct eotp_logger *lg, int prio, const char *fmt, ...)
  * Output is cut at dstlen - 1 bytes on a character boundary.  NULL src
  * gives "-".  Returns dst.
  */
-char *eotp_sanitize(char *dst, size_t dstlen, const char *src,
-                    bool for_field);
+char *eotp_sanitize(char *dst, size_t dstlen, const char *src, bool for_field);
 
 /* Same, for a field value in key=value logs (no spaces). */
 #define EOTP_FIELD_MAX 128

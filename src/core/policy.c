@@ -173,8 +173,8 @@ int eotp_policy_check(const struct eotp_cfg *cfg,
         return EOTP_E_IGNORE;
     }
     if (cfg->only_groups != NULL) {
-        bool in = in_any_group(cfg->only_groups, groups, ngroups, lg,
-                               &missing, matched, sizeof(matched));
+        bool in = in_any_group(cfg->only_groups, groups, ngroups, lg, &missing,
+                               matched, sizeof(matched));
         if (missing && !in) {
             /* A typo in only_groups must not switch the factor off. */
             return EOTP_E_CONFIG;
@@ -207,8 +207,7 @@ static void append_clean(char *dst, const char *src)
 }
 
 int eotp_params_build(const struct eotp_cfg *cfg,
-                      const struct eotp_login *login,
-                      struct eotp_params *out)
+                      const struct eotp_login *login, struct eotp_params *out)
 {
     const char *cur = cfg->params;
     char item[512];

@@ -43,8 +43,7 @@ struct eotp_params {
  * to EOTP_PARAM_VALUE_MAX bytes and stripped of control characters.
  */
 int eotp_params_build(const struct eotp_cfg *cfg,
-                      const struct eotp_login *login,
-                      struct eotp_params *out);
+                      const struct eotp_login *login, struct eotp_params *out);
 
 /*
  * The template language to send: cfg->language, or for "auto" one of

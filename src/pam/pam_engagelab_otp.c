@@ -52,8 +52,8 @@ static void conv_info(void *ctx, bool error, const char *text)
     struct conv_ctx *c = ctx;
 
     if (!c->silent) {
-        (void)pam_prompt(c->pamh, error ? PAM_ERROR_MSG : PAM_TEXT_INFO,
-                         NULL, "%s", text);
+        (void)pam_prompt(c->pamh, error ? PAM_ERROR_MSG : PAM_TEXT_INFO, NULL,
+                         "%s", text);
     }
 }
 
@@ -121,14 +121,12 @@ static void log_outcome(const struct eotp_logger *lg, int pamr, bool bypassed,
     eotp_log(lg, prio,
              "%sresult=%s user=%s service=%s rhost=%s dest=%s "
              "message_id=%s channel=%s reused=%s wrong=%d reason=%s%s%s",
-             bypassed ? "second factor BYPASSED (failmode=open) " : "",
-             result, user, service, rhost,
-             res->masked[0] != '\0' ? res->masked : "-",
+             bypassed ? "second factor BYPASSED (failmode=open) " : "", result,
+             user, service, rhost, res->masked[0] != '\0' ? res->masked : "-",
              res->message_id[0] != '\0' ? res->message_id : "-",
              res->channel[0] != '\0' ? res->channel : "-",
-             res->reused ? "yes" : "no", res->wrong,
-             eotp_err_reason(res->err), res->detail[0] != '\0' ? " " : "",
-             res->detail);
+             res->reused ? "yes" : "no", res->wrong, eotp_err_reason(res->err),
+             res->detail[0] != '\0' ? " " : "", res->detail);
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
@@ -210,8 +208,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     }
 decide:
     res.err = r;
-    failmode = cfg_ready ? (enum eotp_failmode)cfg.failmode
-                         : EOTP_FAIL_CLOSED;
+    failmode = cfg_ready ? (enum eotp_failmode)cfg.failmode : EOTP_FAIL_CLOSED;
     if (failmode == EOTP_FAIL_OPEN && eotp_err_is_service_failure(r) &&
         getauxval(AT_SECURE) != 0) {
         /*
