@@ -280,23 +280,6 @@ int eotp_cmd_send_code(int argc, char **argv, const struct eotp_global *g)
     return do_send(argc, argv, g, true);
 }
 
-static bool message_id_ok(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > EOTP_MSGID_MAX) {
-        return false;
-    }
-    for (; *s != '\0'; s++) {
-        bool ok = (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
-                  (*s >= 'A' && *s <= 'Z') || *s == '-' || *s == '_';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
-}
-
 int eotp_cmd_verify(int argc, char **argv, const struct eotp_global *g)
 {
     static const struct option opts[] = {
@@ -321,7 +304,7 @@ int eotp_cmd_verify(int argc, char **argv, const struct eotp_global *g)
     if (argc - optind != 1 && argc - optind != 2) {
         return eotp_cli_usage_error(argv[0], "expects MESSAGE_ID and CODE");
     }
-    if (!message_id_ok(argv[optind])) {
+    if (!eotp_api_token_ok(argv[optind], EOTP_MSGID_MAX)) {
         return eotp_cli_usage_error(argv[0],
                                     "MESSAGE_ID is the message_id printed "
                                     "by 'send' (letters and digits)");

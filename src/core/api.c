@@ -117,11 +117,11 @@ static const char *get_str(const cJSON *obj, const char *name, size_t max)
     return v->valuestring;
 }
 
-static bool msgid_ok(const char *s)
+bool eotp_api_token_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);
 
-    if (n == 0 || n > EOTP_MSGID_MAX) {
+    if (n == 0 || n > max) {
         return false;
     }
     for (; *s != '\0'; s++) {
@@ -460,7 +460,8 @@ int eotp_api_parse_send(const char *body, size_t len,
     }
     idv = cJSON_GetObjectItemCaseSensitive(j, "message_id");
     if (cJSON_IsString(idv)) {
-        if (idv->valuestring == NULL || !msgid_ok(idv->valuestring)) {
+        if (idv->valuestring == NULL ||
+            !eotp_api_token_ok(idv->valuestring, EOTP_MSGID_MAX)) {
             goto out;
         }
         (void)snprintf(res.message_id, sizeof(res.message_id), "%s",

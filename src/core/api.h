@@ -99,6 +99,12 @@ int eotp_api_parse_error(long http_status, const char *body, size_t len,
  */
 bool eotp_api_json_well_formed(const char *body, size_t len);
 
+/*
+ * A token as the service's ids and channel names are: 1 to max characters
+ * of letters, digits, '-' and '_' (message ids, channels, state fields).
+ */
+bool eotp_api_token_ok(const char *s, size_t max);
+
 /* Map a service error code to an EOTP_E_* value for op. */
 int eotp_api_map_code(long code, long http_status, enum eotp_api_op op);
 

@@ -20,50 +20,6 @@
 
 /* ---- strings ---------------------------------------------------------- */
 
-/*
- * Length in bytes of the valid UTF-8 sequence at s (1 for ASCII), or 0
- * when the bytes there are not valid UTF-8.
- */
-static size_t utf8_seq(const unsigned char *s)
-{
-    size_t n;
-    unsigned int cp;
-
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if ((s[0] & 0xe0) == 0xc0) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        n = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-        (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
-
-/* Is the sequence of length n at s a C1 control (U+0080..U+009F)? */
-static bool is_c1(const unsigned char *s, size_t n)
-{
-    return n == 2 && s[0] == 0xc2 && s[1] < 0xa0;
-}
-
 /* Characters (code points) of a valid UTF-8 string; false if invalid. */
 static bool utf8_chars(const char *str, size_t *chars)
 {
@@ -71,7 +27,7 @@ static bool utf8_chars(const char *str, size_t *chars)
     size_t c = 0;
 
     while (*s != '\0') {
-        size_t n = utf8_seq(s);
+        size_t n = eotp_utf8_len(s);
 
         if (n == 0) {
             return false;
@@ -103,9 +59,9 @@ static void fix_string(char *str)
     unsigned char *o = s;
 
     while (*s != '\0') {
-        size_t n = utf8_seq(s);
+        size_t n = eotp_utf8_len(s);
 
-        if (n == 0 || *s == 0x7f || is_c1(s, n)) {
+        if (n == 0 || *s == 0x7f || eotp_utf8_is_c1(s, n)) {
             *o++ = '?';
             s += n == 0 ? 1 : n;
             continue;
@@ -205,13 +161,14 @@ static void sb_text(struct sbuf *b, const char *str)
     const unsigned char *s = (const unsigned char *)str;
 
     while (*s != '\0') {
-        size_t n = utf8_seq(s);
+        size_t n = eotp_utf8_len(s);
 
         if (*s == '\n') {
             sb_puts(b, "\\n");
         } else if (*s == '\t') {
             sb_puts(b, "\\t");
-        } else if (n == 0 || *s < 0x20 || *s == 0x7f || is_c1(s, n)) {
+        } else if (n == 0 || *s < 0x20 || *s == 0x7f ||
+                   eotp_utf8_is_c1(s, n)) {
             sb_puts(b, "?");
         } else {
             sb_putn(b, (const char *)s, n);

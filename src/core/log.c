@@ -24,8 +24,7 @@ void eotp_log(const struct eotp_logger *lg, int prio, const char *fmt, ...)
     lg->emit(lg->ctx, prio, line);
 }
 
-/* Length of the valid UTF-8 sequence starting at s, or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
+size_t eotp_utf8_len(const unsigned char *s)
 {
     size_t n;
     unsigned int cp;
@@ -50,13 +49,18 @@ static size_t utf8_len(const unsigned char *s)
         }
         cp = (cp << 6) | (s[i] & 0x3f);
     }
-    /* Overlong forms, surrogates, out of range, C1 controls. */
+    /* Overlong forms, surrogates, out of range. */
     if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
         (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0)) {
+        (cp >= 0xd800 && cp <= 0xdfff)) {
         return 0;
     }
     return n;
+}
+
+bool eotp_utf8_is_c1(const unsigned char *s, size_t n)
+{
+    return n == 2 && s[0] == 0xc2 && s[1] < 0xa0;
 }
 
 char *eotp_sanitize(char *dst, size_t dstlen, const char *src, bool for_field)
@@ -72,9 +76,10 @@ char *eotp_sanitize(char *dst, size_t dstlen, const char *src, bool for_field)
         s = (const unsigned char *)src;
     }
     while (*s != '\0') {
-        size_t n = utf8_len(s);
+        size_t n = eotp_utf8_len(s);
 
-        if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f))) {
+        if (n == 0 || eotp_utf8_is_c1(s, n) ||
+            (n == 1 && (*s < 0x20 || *s == 0x7f))) {
             if (o + 1 >= dstlen) {
                 break;
             }

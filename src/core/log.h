@@ -36,6 +36,16 @@ void eotp_log(const struct eotp_logger *lg, int prio, const char *fmt, ...)
  */
 char *eotp_sanitize(char *dst, size_t dstlen, const char *src, bool for_field);
 
+/*
+ * Length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not
+ * one (bad lead or continuation byte, overlong form, surrogate, beyond
+ * U+10FFFF).  s[0] must be readable; a NUL ends any sequence early.
+ */
+size_t eotp_utf8_len(const unsigned char *s);
+
+/* Is the sequence of length n at s a C1 control (U+0080..U+009F)? */
+bool eotp_utf8_is_c1(const unsigned char *s, size_t n);
+
 /* Same, for a field value in key=value logs (no spaces). */
 #define EOTP_FIELD_MAX 128
 

@@ -341,23 +341,6 @@ static bool hex_ok(const char *s, size_t want)
     return n == want;
 }
 
-static bool token_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > max) {
-        return false;
-    }
-    for (; *s != '\0'; s++) {
-        bool ok = (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
-                  (*s >= 'A' && *s <= 'Z') || *s == '-' || *s == '_';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool time_ok(const char *s, long long *out)
 {
     long v = 0;
@@ -434,8 +417,8 @@ static bool parse_pending(char *v, struct eotp_state *s)
     char *f[4];
 
     if (s->npending == EOTP_PENDING_MAX || !split(v, f, 4) ||
-        !token_ok(f[0], EOTP_MSGID_MAX) || !hex_ok(f[1], 64) ||
-        !token_ok(f[2], EOTP_CHANNEL_MAX)) {
+        !eotp_api_token_ok(f[0], EOTP_MSGID_MAX) || !hex_ok(f[1], 64) ||
+        !eotp_api_token_ok(f[2], EOTP_CHANNEL_MAX)) {
         return false;
     }
     p = &s->pending[s->npending];
@@ -457,8 +440,8 @@ static bool parse_code(char *v, struct eotp_state *s)
 
     if (s->ncodes == EOTP_LOCALCODES_MAX || !split(v, f, 8) ||
         !hex_ok(f[0], EOTP_CODE_ID_HEX - 1) ||
-        !token_ok(f[1], EOTP_MSGID_MAX) || !hex_ok(f[2], 64) ||
-        !hex_ok(f[3], 64) || !token_ok(f[4], EOTP_CHANNEL_MAX)) {
+        !eotp_api_token_ok(f[1], EOTP_MSGID_MAX) || !hex_ok(f[2], 64) ||
+        !hex_ok(f[3], 64) || !eotp_api_token_ok(f[4], EOTP_CHANNEL_MAX)) {
         return false;
     }
     c = &s->codes[s->ncodes];
@@ -520,7 +503,7 @@ static bool parse_line(char *line, struct eotp_state *s)
         return parse_grace(v, s);
     }
     /* Unknown keys are skipped: a newer version may add some. */
-    return token_ok(line, 32);
+    return eotp_api_token_ok(line, 32);
 }
 
 int eotp_state_parse(const char *text, size_t len, struct eotp_state *st)
@@ -633,7 +616,7 @@ static void put_events(struct out *o, const char *name,
 /* s when the parser will take it back, else fallback. */
 static const char *tok(const char *s, size_t max, const char *fallback)
 {
-    return token_ok(s, max) ? s : fallback;
+    return eotp_api_token_ok(s, max) ? s : fallback;
 }
 
 /*
@@ -654,7 +637,7 @@ int eotp_state_format(const struct eotp_state *st, char *buf, size_t len)
     for (size_t i = 0; i < st->npending; i++) {
         const struct eotp_pending *p = &st->pending[i];
 
-        if (!token_ok(p->id, EOTP_MSGID_MAX) || !hex_ok(p->key, 64) ||
+        if (!eotp_api_token_ok(p->id, EOTP_MSGID_MAX) || !hex_ok(p->key, 64) ||
             !time_in_range(p->time)) {
             continue;
         }
