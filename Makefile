@@ -60,7 +60,7 @@ ALL_CFLAGS  = $(WARN) $(HARDEN) -D_GNU_SOURCE \
               -DEOTP_VERSION=\"$(VERSION)\" \
               -DEOTP_SYSCONFDIR=\"$(SYSCONFDIR)\" \
               $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
-ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS) $(SANFLAGS)
+ALL_LDFLAGS = $(LDHARDEN) $(CFLAGS) $(LDFLAGS) $(SANFLAGS)
 LIBS        = $(DEPS_LIBS) $(LDAP_LIBS) -lpthread
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
