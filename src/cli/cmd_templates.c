@@ -62,6 +62,24 @@ static int help_or_bad(int opt, const char *argv0)
     return eotp_cli_bad_option(argv0);
 }
 
+/*
+ * The one operand of "templates get|delete": the template ID, and the API
+ * path for it (the ID percent-encoded).
+ */
+static int one_id(int argc, char **argv, const char **id, char *path,
+                  size_t pathlen)
+{
+    if (optind + 1 != argc) {
+        return eotp_cli_usage_error(argv[0], "expects one template ID");
+    }
+    if (eotp_tpl_path(argv[optind], path, pathlen) != EOTP_OK) {
+        return eotp_cli_usage_error(
+            argv[0], "ID must be 1 to 128 printable characters");
+    }
+    *id = argv[optind];
+    return EOTP_EXIT_OK;
+}
+
 static void safe_copy(char *dst, size_t len, const char *src)
 {
     eotp_sanitize(dst, len, src, false);
@@ -194,13 +212,9 @@ static int tpl_get(int argc, char **argv, const struct eotp_global *g)
             return help_or_bad(opt, argv[0]);
         }
     }
-    if (optind + 1 != argc) {
-        return eotp_cli_usage_error(argv[0], "expects one template ID");
-    }
-    id = argv[optind];
-    if (eotp_tpl_path(id, path, sizeof(path)) != EOTP_OK) {
-        return eotp_cli_usage_error(
-            argv[0], "ID must be 1 to 128 printable characters");
+    rc = one_id(argc, argv, &id, path, sizeof(path));
+    if (rc != EOTP_EXIT_OK) {
+        return rc;
     }
     rc = eotp_cli_load_config(g, &cfg);
     if (rc != EOTP_EXIT_OK) {
@@ -531,13 +545,9 @@ static int tpl_delete(int argc, char **argv, const struct eotp_global *g)
             return help_or_bad(opt, argv[0]);
         }
     }
-    if (optind + 1 != argc) {
-        return eotp_cli_usage_error(argv[0], "expects one template ID");
-    }
-    id = argv[optind];
-    if (eotp_tpl_path(id, path, sizeof(path)) != EOTP_OK) {
-        return eotp_cli_usage_error(
-            argv[0], "ID must be 1 to 128 printable characters");
+    rc = one_id(argc, argv, &id, path, sizeof(path));
+    if (rc != EOTP_EXIT_OK) {
+        return rc;
     }
     safe_copy(safe, sizeof(safe), id);
     rc = eotp_cli_load_config(g, &cfg);
