@@ -115,3 +115,24 @@ write_conf() {
     } >"$file"
     chmod 0600 "$file"
 }
+
+# service NAME [module args...]: $T/pam.d/NAME running the module alone.
+service() {
+    local name=$1
+    shift
+    printf 'auth required %s %s\n' "$MODULE" "$*" >"$T/pam.d/$name"
+}
+
+# login USER TO [harness options...] -- ANSWERS...: one login through the
+# harness against service ${SVC:-eotp} in $T/pam.d, the code read from
+# the mock's outbox for TO.  Sets OUT (all output), RES (the PAM result
+# name) and ELAPSED (milliseconds).
+login() {
+    local user=$1 to=$2 t0
+    shift 2
+    t0=$(date +%s%N)
+    OUT=$(timeout 60 "$HARNESS" --confdir "$T/pam.d" --service "${SVC:-eotp}" \
+        --user "$user" --outbox "$MOCK_OUTBOX" --to "$to" "$@" 2>&1)
+    ELAPSED=$((($(date +%s%N) - t0) / 1000000))
+    RES=$(printf '%s\n' "$OUT" | sed -n 's/^RESULT: //p' | tail -n 1)
+}

@@ -233,18 +233,6 @@ chmod 0600 "$T/bindpw.wrong"
 mkdir -p "$T/pam.d"
 printf 'auth required pam_deny.so\n' >"$T/pam.d/other"
 
-# login USER TO -- ANSWERS...: sets OUT, RES and ELAPSED (ms).
-login() {
-    local user=$1 to=$2 t0 t1
-    shift 2
-    t0=$(date +%s%N)
-    OUT=$(timeout 60 "$HARNESS" --confdir "$T/pam.d" --service eotp \
-        --user "$user" --outbox "$MOCK_OUTBOX" --to "$to" "$@" 2>&1)
-    t1=$(date +%s%N)
-    ELAPSED=$(((t1 - t0) / 1000000))
-    RES=$(printf '%s\n' "$OUT" | sed -n 's/^RESULT: //p' | tail -n 1)
-}
-
 # fresh KEY=VALUE...: config with the directory as the only source; the
 # arguments replace these defaults (the config refuses a key given twice).
 fresh() {

@@ -30,22 +30,6 @@ chmod 0644 "$T/users"
 mkdir -p "$T/pam.d"
 printf 'auth required pam_deny.so\n' >"$T/pam.d/other"
 
-# service NAME [module args...]: a PAM service using the module.
-service() {
-    local name=$1
-    shift
-    printf 'auth required %s %s\n' "$MODULE" "$*" >"$T/pam.d/$name"
-}
-
-# login USER TO [harness options...] -- ANSWERS...: sets OUT and RES.
-login() {
-    local user=$1 to=$2
-    shift 2
-    OUT=$(timeout 60 "$HARNESS" --confdir "$T/pam.d" --service "${SVC:-eotp}" \
-        --user "$user" --outbox "$MOCK_OUTBOX" --to "$to" "$@" 2>&1)
-    RES=$(printf '%s\n' "$OUT" | sed -n 's/^RESULT: //p' | tail -n 1)
-}
-
 # Start each case from a clean service and state.
 fresh() {
     mockctl reset >/dev/null

@@ -23,14 +23,6 @@ stack() {
         "$MODULE" "$*" >"$T/pam.d/eotp"
 }
 
-login() {
-    local user=$1 to=$2
-    shift 2
-    OUT=$(timeout 60 "$HARNESS" --confdir "$T/pam.d" --service eotp \
-        --user "$user" --outbox "$MOCK_OUTBOX" --to "$to" "$@" 2>&1)
-    RES=$(printf '%s\n' "$OUT" | sed -n 's/^RESULT: //p' | tail -n 1)
-}
-
 fresh() {
     mockctl reset >/dev/null
     rm -rf "$T/state"

@@ -80,21 +80,6 @@ chmod 0644 "$T/users"
 mkdir -p "$T/pam.d"
 printf 'auth required pam_deny.so\n' >"$T/pam.d/other"
 
-service() {
-    local name=$1
-    shift
-    printf 'auth required %s %s\n' "$MODULE" "$*" >"$T/pam.d/$name"
-}
-
-# login USER TO [harness options...] -- ANSWERS...: sets OUT and RES.
-login() {
-    local user=$1 to=$2
-    shift 2
-    OUT=$(timeout 60 "$HARNESS" --confdir "$T/pam.d" --service "${SVC:-eotp}" \
-        --user "$user" --outbox "$MOCK_OUTBOX" --to "$to" "$@" 2>&1)
-    RES=$(printf '%s\n' "$OUT" | sed -n 's/^RESULT: //p' | tail -n 1)
-}
-
 fresh() {
     mockctl reset >/dev/null
     mockctl config --codes-3004 no >/dev/null
