@@ -200,7 +200,7 @@ static int tpl_get(int argc, char **argv, const struct eotp_global *g)
     char *json = NULL;
     char *text = NULL;
     bool want_json = false;
-    const char *id;
+    const char *id = NULL;
     int opt;
     int rc;
     int r;
@@ -533,7 +533,7 @@ static int tpl_delete(int argc, char **argv, const struct eotp_global *g)
     char safe[EOTP_FIELD_MAX];
     char question[EOTP_FIELD_MAX + 64];
     bool yes = false;
-    const char *id;
+    const char *id = NULL;
     int opt;
     int rc;
     int r;
