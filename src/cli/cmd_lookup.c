@@ -6,10 +6,10 @@
 #include "../core/dest.h"
 #include "../core/err.h"
 #include "../core/lookup.h"
+#include "../core/policy.h"
 #include "../core/usermap.h"
 
 #include <getopt.h>
-#include <pwd.h>
 #include <string.h>
 
 static const char *const usage_lines[] = {
@@ -40,15 +40,6 @@ static const char *kind_name(const char *dest)
     default:
         return "invalid";
     }
-}
-
-static bool local_user(const char *user)
-{
-    struct passwd pw;
-    struct passwd *res = NULL;
-    char buf[4096];
-
-    return getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res != NULL;
 }
 
 int eotp_cmd_lookup(int argc, char **argv, const struct eotp_global *g)
@@ -117,7 +108,7 @@ int eotp_cmd_lookup(int argc, char **argv, const struct eotp_global *g)
                      i == 0 ? ", primary" : ", alternative");
     }
     (void)printf("source: %s\n", source);
-    if (!local_user(argv[optind])) {
+    if (eotp_user_lookup(argv[optind], NULL) != EOTP_OK) {
         eotp_cli_err("warning: %s is not a user on this system; the module "
                      "refuses unknown users",
                      user);

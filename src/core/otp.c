@@ -22,7 +22,6 @@
 #include "state.h"
 #include "usermap.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,19 +83,6 @@ const char *eotp_channel_label(const char *channel)
         return "voice call";
     }
     return NULL;
-}
-
-static int user_exists(const char *user)
-{
-    struct passwd pw;
-    struct passwd *res = NULL;
-    char buf[4096];
-
-    if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
-        return EOTP_E_USER_UNKNOWN;
-    }
-    eotp_memzero(buf, sizeof(buf));
-    return EOTP_OK;
 }
 
 static void set_detail(struct eotp_result *res, struct eotp_api *api, int r)
@@ -900,14 +886,15 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
     struct flow *f = NULL;
     struct target primary;
     bool used_state = false;
+    gid_t gid = 0;
     int r;
 
     memset(res, 0, sizeof(*res));
-    r = user_exists(login->user);
+    r = eotp_user_lookup(login->user, &gid);
     if (r != EOTP_OK) {
         goto out;
     }
-    r = eotp_policy_check(cfg, login, lg);
+    r = eotp_policy_check(cfg, login, gid, lg);
     if (r != EOTP_OK) {
         goto out;
     }

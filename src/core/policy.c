@@ -4,6 +4,7 @@
 #include "policy.h"
 
 #include "err.h"
+#include "secret.h"
 
 #include <arpa/inet.h>
 #include <grp.h>
@@ -17,21 +18,21 @@
 
 #define MAX_GROUPS 1024
 
-/* The user's primary and supplementary group ids (via NSS). */
-static int user_groups(const char *user, gid_t *groups, int *ngroups)
+int eotp_user_lookup(const char *user, gid_t *gid)
 {
     struct passwd pw;
     struct passwd *res = NULL;
     char buf[4096];
+    int r = EOTP_E_USER_UNKNOWN;
 
-    if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
-        return EOTP_E_USER_UNKNOWN;
+    if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+        if (gid != NULL) {
+            *gid = pw.pw_gid;
+        }
+        r = EOTP_OK;
     }
-    if (getgrouplist(user, pw.pw_gid, groups, ngroups) < 0) {
-        /* More than MAX_GROUPS: refuse to guess. */
-        return EOTP_E_CONFIG;
-    }
-    return EOTP_OK;
+    eotp_memzero(buf, sizeof(buf));
+    return r;
 }
 
 /*
@@ -135,7 +136,7 @@ bool eotp_policy_addr_in_list(const char *ip, const char *cidr_list)
 }
 
 int eotp_policy_check(const struct eotp_cfg *cfg,
-                      const struct eotp_login *login,
+                      const struct eotp_login *login, gid_t gid,
                       const struct eotp_logger *lg)
 {
     gid_t groups[MAX_GROUPS];
@@ -144,7 +145,6 @@ int eotp_policy_check(const struct eotp_cfg *cfg,
     char rhost[EOTP_FIELD_MAX];
     char matched[257] = "";
     bool missing = false;
-    int r;
 
     eotp_sanitize(user, sizeof(user), login->user, true);
     eotp_sanitize(rhost, sizeof(rhost), login->rhost, true);
@@ -159,9 +159,9 @@ int eotp_policy_check(const struct eotp_cfg *cfg,
     if (cfg->only_groups == NULL && cfg->exempt_groups == NULL) {
         return EOTP_OK;
     }
-    r = user_groups(login->user, groups, &ngroups);
-    if (r != EOTP_OK) {
-        return r;
+    if (getgrouplist(login->user, gid, groups, &ngroups) < 0) {
+        /* More than MAX_GROUPS: refuse to guess. */
+        return EOTP_E_CONFIG;
     }
     if (cfg->exempt_groups != NULL &&
         in_any_group(cfg->exempt_groups, groups, ngroups, lg, &missing,

@@ -12,16 +12,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
- * Does the second factor apply to this login?  EOTP_OK: yes.
+ * Look user up in the system's user database (NSS).  EOTP_OK and, when
+ * gid is not NULL, the primary group in *gid; EOTP_E_USER_UNKNOWN when
+ * there is no such user.
+ */
+int eotp_user_lookup(const char *user, gid_t *gid);
+
+/*
+ * Does the second factor apply to this login?  gid is the user's primary
+ * group (from eotp_user_lookup).  EOTP_OK: yes.
  * EOTP_E_IGNORE: the user is outside only_groups, in exempt_groups, or
  * comes from an exempt network (an audit line says which).  EOTP_E_CONFIG:
  * a group named in only_groups does not exist (fail closed: a typo must
  * not switch the second factor off).
  */
 int eotp_policy_check(const struct eotp_cfg *cfg,
-                      const struct eotp_login *login,
+                      const struct eotp_login *login, gid_t gid,
                       const struct eotp_logger *lg);
 
 /* Is the address text ip inside the CIDR list?  Host names never are. */
