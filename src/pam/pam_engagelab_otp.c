@@ -198,13 +198,11 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     if (eotp_policy_is_sshd_junk(item_str(pamh, PAM_AUTHTOK))) {
         /* Invalid user or refused root login under sshd: send nothing. */
         r = EOTP_E_SSHD_REFUSED;
-        res.err = r;
         goto decide;
     }
     r = eotp_authenticate(&cfg, &login, &conv, &lg, &res);
     if (r == EOTP_E_UNMAPPED && cfg.unmapped == EOTP_UNMAPPED_IGNORE) {
         r = EOTP_E_IGNORE;
-        res.err = r;
     }
 decide:
     res.err = r;
