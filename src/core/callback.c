@@ -161,7 +161,6 @@ int eotp_cb_sign(const void *secret, size_t secret_len, const char *timestamp,
                  const char *nonce, const char *username,
                  char hex[EOTP_CB_SIG_HEX + 1])
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char msg[3 * EOTP_CB_FIELD_MAX];
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
@@ -183,11 +182,7 @@ int eotp_cb_sign(const void *secret, size_t secret_len, const char *timestamp,
         maclen != EOTP_CB_SIG_HEX / 2) {
         goto out;
     }
-    for (size_t i = 0; i < maclen; i++) {
-        hex[2 * i] = digits[mac[i] >> 4];
-        hex[2 * i + 1] = digits[mac[i] & 15];
-    }
-    hex[EOTP_CB_SIG_HEX] = '\0';
+    eotp_hex_encode(mac, maclen, hex);
     r = EOTP_OK;
 out:
     eotp_memzero(msg, sizeof(msg));

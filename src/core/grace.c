@@ -14,7 +14,6 @@
 /* SHA-256 hex of the "publickey ..." lines of SSH_AUTH_INFO_0. */
 static int key_lines_digest(const char *info, char hex[EOTP_HEX256])
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -48,11 +47,7 @@ static int key_lines_digest(const char *info, char hex[EOTP_HEX256])
     if (!ok) {
         return EOTP_E_INTERNAL;
     }
-    for (unsigned int i = 0; i < 32; i++) {
-        hex[2 * i] = digits[md[i] >> 4];
-        hex[2 * i + 1] = digits[md[i] & 15];
-    }
-    hex[64] = '\0';
+    eotp_hex_encode(md, 32, hex);
     return EOTP_OK;
 }
 

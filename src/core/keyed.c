@@ -15,7 +15,6 @@ int eotp_keyed_hash(const unsigned char key[EOTP_KEYED_KEY_LEN],
                     const char *const *part, size_t n,
                     char hex[EOTP_KEYED_HEX])
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     size_t total = 0;
@@ -45,11 +44,7 @@ int eotp_keyed_hash(const unsigned char key[EOTP_KEYED_KEY_LEN],
     if (HMAC(EVP_sha256(), key, EOTP_KEYED_KEY_LEN, (unsigned char *)msg, off,
              md, &mdlen) != NULL &&
         mdlen == 32) {
-        for (unsigned int i = 0; i < 32; i++) {
-            hex[2 * i] = digits[md[i] >> 4];
-            hex[2 * i + 1] = digits[md[i] & 15];
-        }
-        hex[64] = '\0';
+        eotp_hex_encode(md, 32, hex);
         r = EOTP_OK;
     }
     eotp_memzero(md, sizeof(md));

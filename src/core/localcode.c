@@ -99,7 +99,6 @@ int eotp_localcode_generate(long code_type, long length, char *out,
 
 int eotp_localcode_random_hex(size_t n, char *out, size_t outlen)
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char buf[32];
 
     if (n > sizeof(buf) || outlen < 2 * n + 1) {
@@ -108,11 +107,7 @@ int eotp_localcode_random_hex(size_t n, char *out, size_t outlen)
     if (openssl_random(NULL, buf, n) != EOTP_OK) {
         return EOTP_E_INTERNAL;
     }
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[buf[i] >> 4];
-        out[2 * i + 1] = digits[buf[i] & 15];
-    }
-    out[2 * n] = '\0';
+    eotp_hex_encode(buf, n, out);
     eotp_memzero(buf, sizeof(buf));
     return EOTP_OK;
 }

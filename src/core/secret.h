@@ -16,6 +16,12 @@ void eotp_freezero(void *p, size_t len);
 /* Wipe a NUL-terminated string, then free it.  NULL is fine. */
 void eotp_str_wipe_free(char *s);
 
+/*
+ * n bytes as lowercase hex into out, which must hold 2 * n + 1 bytes
+ * (digests, MACs and random ids).
+ */
+void eotp_hex_encode(const unsigned char *in, size_t n, char *out);
+
 /* Equal strings, compared in time independent of where they differ. */
 bool eotp_consttime_streq(const char *a, const char *b);
 

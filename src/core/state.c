@@ -33,17 +33,6 @@
 #define SWEEP_MAX_ENTRIES 20000
 #define LOCK_RETRIES 64
 
-static const char hexdig[] = "0123456789abcdef";
-
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexdig[in[i] >> 4];
-        out[2 * i + 1] = hexdig[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* File-name-safe form of a user name: [A-Za-z0-9._-] kept, others %XX.
  * A leading '.' and every '+' are escaped, so a user record never starts
  * with '.' or '+' (the prefix of our own files). */
@@ -870,7 +859,7 @@ int eotp_state_pending_key(const char *template_id, const char *dest,
     if (!ok) {
         return EOTP_E_INTERNAL;
     }
-    to_hex(md, 32, out);
+    eotp_hex_encode(md, 32, out);
     return EOTP_OK;
 }
 
