@@ -8,7 +8,7 @@ libpam0g-dev libcurl4-openssl-dev libcjson-dev libssl-dev libldap-dev
 libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 python3 openssl
 slapd ldap-utils
-openssh-server openssh-client sudo login util-linux expect
+openssh-server openssh-client sudo login util-linux expect strace
 mandoc clang libclang-rt-14-dev valgrind cppcheck clang-tidy clang-format
 dpkg-dev debhelper fakeroot lintian rpm"
 

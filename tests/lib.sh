@@ -126,12 +126,14 @@ service() {
 # login USER TO [harness options...] -- ANSWERS...: one login through the
 # harness against service ${SVC:-eotp} in $T/pam.d, the code read from
 # the mock's outbox for TO.  Sets OUT (all output), RES (the PAM result
-# name) and ELAPSED (milliseconds).
+# name) and ELAPSED (milliseconds).  A command in the array LOGIN_WRAP
+# (e.g. strace) runs the harness.
+LOGIN_WRAP=()
 login() {
     local user=$1 to=$2 t0
     shift 2
     t0=$(date +%s%N)
-    OUT=$(timeout 60 "$HARNESS" --confdir "$T/pam.d" --service "${SVC:-eotp}" \
+    OUT=$(timeout 60 "${LOGIN_WRAP[@]}" "$HARNESS" --confdir "$T/pam.d" --service "${SVC:-eotp}" \
         --user "$user" --outbox "$MOCK_OUTBOX" --to "$to" "$@" 2>&1)
     ELAPSED=$((($(date +%s%N) - t0) / 1000000))
     RES=$(printf '%s\n' "$OUT" | sed -n 's/^RESULT: //p' | tail -n 1)

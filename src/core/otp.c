@@ -602,9 +602,15 @@ static int success_locked(struct flow *f, long long now)
     return EOTP_OK;
 }
 
-/* Record a wrong code; EOTP_E_LOCKED when that reaches the lockout. */
-static int wrong_locked(struct flow *f, long long now, long *wait)
+/*
+ * Record a wrong code in the record locked by h; *wait > 0 when that
+ * reaches the lockout.  This save is the one that must survive a power
+ * failure: it is fsync'ed.
+ */
+static int wrong_locked(struct flow *f, struct eotp_state_handle *h,
+                        long long now, long *wait)
 {
+    h->sync = true;
     *wait = 0;
     if (eotp_rate_on(&f->cfg->lockout)) {
         eotp_events_add(&f->st->wrong, now);
@@ -628,7 +634,7 @@ static int platform_outcome(struct flow *f, bool verified)
         eotp_state_del_pending(f->st, f->res->message_id);
         r = success_locked(f, now);
     } else {
-        r = wrong_locked(f, now, &wait);
+        r = wrong_locked(f, &h, now, &wait);
     }
     r = user_unlock(f, &h, r);
     if (r == EOTP_OK && wait > 0) {
@@ -687,7 +693,7 @@ static int local_verify(struct flow *f, const char *answer, bool *verified)
         if (c->wrong >= f->cfg->max_attempts) {
             eotp_state_del_code(f->st, f->code_id);
         }
-        r = wrong_locked(f, now, &wait);
+        r = wrong_locked(f, &h, now, &wait);
     }
 out:
     eotp_memzero(mac, sizeof(mac));

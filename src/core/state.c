@@ -758,9 +758,13 @@ static int write_all(int fd, const char *buf, size_t n)
     return 0;
 }
 
-/* Write buf to dirfd/name atomically: tmpname, fsync, rename. */
+/*
+ * Write buf to dirfd/name atomically: tmpname, fsync when durable, rename.
+ * Without the fsync a power failure may lose the update (or leave an empty
+ * file, which reads as an empty record); a crash of the process cannot.
+ */
 static int replace_file(int dirfd, const char *name, const char *tmpname,
-                        const void *buf, size_t n,
+                        const void *buf, size_t n, bool durable,
                         const struct eotp_logger *lg)
 {
     int fd;
@@ -773,7 +777,7 @@ static int replace_file(int dirfd, const char *name, const char *tmpname,
                  tmpname, strerror(errno));
         return EOTP_E_STATE;
     }
-    if (write_all(fd, buf, n) != 0 || fsync(fd) != 0) {
+    if (write_all(fd, buf, n) != 0 || (durable && fsync(fd) != 0)) {
         eotp_log(lg, LOG_ERR, "state: short write file=%s", tmpname);
         (void)close(fd);
         (void)unlinkat(dirfd, tmpname, 0);
@@ -835,7 +839,8 @@ int eotp_state_save(struct eotp_state_handle *h, const struct eotp_state *st)
     }
     (void)snprintf(fname, sizeof(fname), "%s.state", h->name);
     (void)snprintf(tmpname, sizeof(tmpname), "%s.tmp", h->name);
-    r = replace_file(h->dirfd, fname, tmpname, buf, (size_t)n, h->lg);
+    r = replace_file(h->dirfd, fname, tmpname, buf, (size_t)n, h->sync,
+                     h->lg);
     eotp_freezero(buf, EOTP_STATE_MAX_SIZE + 1);
     return r;
 }
@@ -936,7 +941,7 @@ int eotp_state_hostkey(const char *dir, const struct eotp_logger *lg,
         goto out;
     }
     r = replace_file(dirfd, HOSTKEY_NAME, HOSTKEY_NAME ".tmp", fresh,
-                     sizeof(fresh), lg);
+                     sizeof(fresh), true, lg);
     if (r == EOTP_OK) {
         memcpy(key, fresh, sizeof(fresh));
     }

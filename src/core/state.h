@@ -100,6 +100,12 @@ struct eotp_state_handle {
     int lockfd;
     char name[256]; /* the record's base name */
     const struct eotp_logger *lg;
+    /*
+     * Set by the caller when the next save records a wrong code: that save
+     * is fsync'ed so the lockout survives a power failure.  Other saves
+     * (sends, pending codes, a success) are atomic but not fsync'ed.
+     */
+    bool sync;
 };
 
 /*
@@ -123,7 +129,10 @@ int eotp_state_lock_rhost(const char *dir, const char *rhost,
 /* Read the record (empty when absent or corrupt, which is logged). */
 int eotp_state_load(struct eotp_state_handle *h, struct eotp_state *st);
 
-/* Replace the record atomically; an empty record is removed instead. */
+/*
+ * Replace the record atomically (temp file and rename; fsync first when
+ * h->sync); an empty record is removed instead.
+ */
 int eotp_state_save(struct eotp_state_handle *h, const struct eotp_state *st);
 
 /* Remove the record (administrator reset). */

@@ -239,6 +239,23 @@ login daemon $PHONE -- @wrong @wrong @code
 assert_eq "wrong, wrong, right: in" PAM_SUCCESS "$RES"
 assert_match "a successful login clears the wrong codes" 'wrong codes: 0 in the last 900 s' "$(cli state show daemon 2>&1)"
 
+# Durability: records are replaced atomically (temp file + rename); only
+# the save that records a wrong code is fsync'ed, so a lockout survives a
+# power failure while a successful login costs no disk flush.
+fresh lockout=3/900
+LOGIN_WRAP=(strace -f -qq -e trace=fsync,fdatasync -o "$T/fsync.log")
+login daemon $PHONE -- @code
+assert_eq "durability: right code in" PAM_SUCCESS "$RES"
+assert_eq "durability: a successful login does not fsync" 0 "$(grep -c 'sync(' "$T/fsync.log")"
+login daemon $PHONE -- @wrong @code
+assert_eq "durability: wrong then right in" PAM_SUCCESS "$RES"
+assert_eq "durability: the wrong code's save is fsync'ed, nothing else" 1 "$(grep -c 'fsync(.*= 0' "$T/fsync.log")"
+fresh code_mode=local lockout=3/900
+login daemon $PHONE -- @wrong @code
+assert_eq "durability: local code, wrong then right in" PAM_SUCCESS "$RES"
+assert_eq "durability: local code: host key and the wrong code's save fsync'ed" 2 "$(grep -c 'fsync(.*= 0' "$T/fsync.log")"
+LOGIN_WRAP=()
+
 fresh lockout=3/900
 mkdir -m 0700 "$T/state"
 old=$(now_minus 1000)
