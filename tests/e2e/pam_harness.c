@@ -93,13 +93,16 @@ static char *read_file(const char *path)
     return buf;
 }
 
-/* The code of the last outbox line delivered to dest. */
+/*
+ * The code of the last outbox line delivered to dest.  Lines are parsed
+ * from the end, so the cost does not grow with the outbox: a phone reads
+ * the newest message, not the history.
+ */
 static char *latest_code(void)
 {
     char *text;
-    char *line;
-    char *save = NULL;
     char *found = NULL;
+    size_t end;
 
     if (outbox == NULL || dest == NULL) {
         return NULL;
@@ -108,18 +111,25 @@ static char *latest_code(void)
     if (text == NULL) {
         return NULL;
     }
-    for (line = strtok_r(text, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save)) {
-        cJSON *j = cJSON_Parse(line);
-        const cJSON *to = cJSON_GetObjectItemCaseSensitive(j, "to");
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
+    end = strlen(text);
+    while (end > 0 && found == NULL) {
+        size_t start = end;
+        cJSON *j;
+        const cJSON *to;
+        const cJSON *code;
 
+        while (start > 0 && text[start - 1] != '\n') {
+            start--;
+        }
+        j = cJSON_ParseWithLength(text + start, end - start);
+        to = cJSON_GetObjectItemCaseSensitive(j, "to");
+        code = cJSON_GetObjectItemCaseSensitive(j, "code");
         if (cJSON_IsString(to) && strcmp(to->valuestring, dest) == 0 &&
             cJSON_IsString(code)) {
-            free(found);
             found = strdup(code->valuestring);
         }
         cJSON_Delete(j);
+        end = start > 0 ? start - 1 : 0;
     }
     free(text);
     return found;
