@@ -839,8 +839,7 @@ int eotp_state_save(struct eotp_state_handle *h, const struct eotp_state *st)
     }
     (void)snprintf(fname, sizeof(fname), "%s.state", h->name);
     (void)snprintf(tmpname, sizeof(tmpname), "%s.tmp", h->name);
-    r = replace_file(h->dirfd, fname, tmpname, buf, (size_t)n, h->sync,
-                     h->lg);
+    r = replace_file(h->dirfd, fname, tmpname, buf, (size_t)n, h->sync, h->lg);
     eotp_freezero(buf, EOTP_STATE_MAX_SIZE + 1);
     return r;
 }
