@@ -122,9 +122,9 @@ $(HARNESS): tests/e2e/pam_harness.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -rdynamic -lpam \
 	  $(DEPS_LIBS)
 
-$(CURLFLOOR): tests/bench/curl_floor.c
+$(CURLFLOOR): tests/bench/curl_floor.c tests/bench/floor_calls.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(DEPS_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DEPS_LIBS)
 
 test-programs: $(PROGRAMS) $(UNIT_BIN) $(HARNESS)
 
@@ -271,10 +271,19 @@ lint:
 lint-flags:
 	@printf '%s\n' '$(filter-out -MMD -MP,$(ALL_CFLAGS))'
 
-# Figures, not tests (see docs-bench.md).
+# Figures, not tests (README, "Performance").
 bench-programs: $(PROGRAMS) $(HARNESS) $(CURLFLOOR) \
+                $(BUILD)/tests/floor_module.so \
                 $(BUILD)/tests/bench_login $(BUILD)/tests/bench_lookup \
                 $(BUILD)/tests/fakepw.so
+
+# Linked like the module (-z now, -z nodelete), so that libpam loads both
+# the same way.
+$(BUILD)/tests/floor_module.so: tests/bench/floor_module.c \
+                                tests/bench/floor_calls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $^ $(ALL_LDFLAGS) -Wl,-z,nodelete \
+	  -lpam $(DEPS_LIBS)
 
 $(BUILD)/tests/bench_lookup: tests/bench/bench_lookup.c $(LIB)
 	@mkdir -p $(dir $@)

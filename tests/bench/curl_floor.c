@@ -12,32 +12,14 @@
  * 3. POST /v1/verifications; the answer must say verified.  Prints
  * "logins=N ok=K median_ms=M" and exits 0 when every login verified.
  */
+#include "floor_calls.h"
+
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-struct buf {
-    char data[65536];
-    size_t len;
-};
-
-static size_t sink(char *p, size_t size, size_t n, void *userp)
-{
-    struct buf *b = userp;
-    size_t len = size * n;
-
-    if (len >= sizeof(b->data) - b->len) {
-        return 0;
-    }
-    memcpy(b->data + b->len, p, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return len;
-}
 
 static double now_ms(void)
 {
@@ -45,25 +27,6 @@ static double now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static int post(CURL *c, const char *base, const char *path, const char *body,
-                struct buf *out)
-{
-    char url[1024];
-    long status = 0;
-
-    snprintf(url, sizeof(url), "%s%s", base, path);
-    out->len = 0;
-    out->data[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    if (curl_easy_perform(c) != CURLE_OK) {
-        return -1;
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    return status == 200 ? 0 : -1;
 }
 
 /* The last code delivered to `to` in the outbox after byte *offset. */
@@ -104,60 +67,17 @@ static int login(const char *base, const char *ca, const char *userpwd,
                  const char *to, const char *tpl, const char *outbox,
                  long *offset)
 {
-    static struct buf resp;
     struct curl_slist *hdrs = NULL;
-    CURL *c = curl_easy_init();
-    char body[1024];
+    CURL *c = floor_handle(ca, userpwd, &hdrs);
+    char msgid[128];
     char code[64];
-    cJSON *j = NULL;
-    const cJSON *v;
     int ok = -1;
 
-    if (c == NULL) {
-        return -1;
+    if (c != NULL && floor_send(c, base, to, tpl, msgid, sizeof(msgid)) == 0 &&
+        outbox_code(outbox, to, offset, code, sizeof(code)) == 0 &&
+        floor_verify(c, base, msgid, code) == 0) {
+        ok = 0;
     }
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
-    curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-
-    snprintf(body, sizeof(body),
-             "{\"to\":\"%s\",\"template\":{\"id\":\"%s\","
-             "\"language\":\"default\"}}",
-             to, tpl);
-    if (post(c, base, "/v1/messages", body, &resp) != 0) {
-        goto out;
-    }
-    j = cJSON_Parse(resp.data);
-    v = cJSON_GetObjectItemCaseSensitive(j, "message_id");
-    if (!cJSON_IsString(v) ||
-        outbox_code(outbox, to, offset, code, sizeof(code)) != 0) {
-        goto out;
-    }
-    snprintf(body, sizeof(body),
-             "{\"message_id\":\"%s\",\"verify_code\":\"%s\"}", v->valuestring,
-             code);
-    if (post(c, base, "/v1/verifications", body, &resp) != 0 ||
-        (strstr(resp.data, "\"verified\": true") == NULL &&
-         strstr(resp.data, "\"verified\":true") == NULL)) {
-        goto out;
-    }
-    ok = 0;
-out:
-    cJSON_Delete(j);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     return ok;
