@@ -12,6 +12,37 @@ passed=0
 failed=0
 failed_suites=()
 
+# Under SAN=1 every report of an instrumented program (unit tests, the PAM
+# harness with the module in it, the admin tool) also goes to a file, and
+# any such file fails the suite that caused it: a leak or an error found
+# at a harness's exit fails the run even though the suite only looked at
+# the login's result.  (Hosts that are not ours, such as sshd and login,
+# run with their own ASAN_OPTIONS; see tests/san_env.sh.)
+SAN_LOG_DIR=
+if [ "${SAN:-}" = 1 ]; then
+    SAN_LOG_DIR=$(mktemp -d /tmp/eotp-sanlog.XXXXXX)
+    trap 'rm -rf "$SAN_LOG_DIR"' EXIT
+    export ASAN_OPTIONS="log_path=$SAN_LOG_DIR/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="log_path=$SAN_LOG_DIR/ubsan:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+fi
+
+# san_reports NAME: fail suite NAME for each sanitizer report it left.
+san_reports() {
+    local f n=0
+    [ -n "$SAN_LOG_DIR" ] || return 0
+    for f in "$SAN_LOG_DIR"/*; do
+        [ -f "$f" ] || continue
+        n=$((n + 1))
+        printf 'not ok - sanitizer report %s\n' "$(basename "$f")"
+        sed -n '1,60s/^/#   /p' "$f"
+        rm -f "$f"
+    done
+    if [ "$n" -gt 0 ]; then
+        failed=$((failed + n))
+        failed_suites+=("$1 (sanitizer)")
+    fi
+}
+
 count_line() {
     # Add up "N passed, M failed" from a suite's last such line.
     local line p f
@@ -47,6 +78,7 @@ run_suite() {
     if [ "$rc" -ne 0 ]; then
         failed_suites+=("$name")
     fi
+    san_reports "$name"
     rm -f "$out"
 }
 

@@ -12,7 +12,8 @@
 # and SAN_HOST_ASAN_OPTIONS is what the host should run with: leak
 # checking off (sshd, login and pamtester have one-time allocations of
 # their own that are not ours; the module's leaks are checked by the
-# harness-based suites, make valgrind and make torture).
+# harness-based suites, whose reports tests/run-tests.sh collects, and by
+# make valgrind and make torture).
 #
 # san_setuid_skip NAME: a setuid host run by an ordinary user (sudo, su)
 # cannot be given the runtimes (the loader ignores LD_PRELOAD for it), so
