@@ -9,6 +9,7 @@
 
 #include "../core/api_template.h"
 #include "../core/err.h"
+#include "../core/ldap.h"
 #include "../core/safefile.h"
 #include "../core/usermap.h"
 
@@ -29,7 +30,9 @@ static const char *const usage_lines[] = {
     "",
     "Check the deployment, one line per check (OK or FAIL with how to fix",
     "it): the config file's owner and mode and its required keys; the user",
-    "map's owner, mode and malformed lines; the CA file; TLS to api_url;",
+    "map's owner, mode and malformed lines; the directory (connect, bind",
+    "and one search) when user_sources names ldap; the CA file; TLS to",
+    "api_url;",
     "the credentials (a template list call); that the configured template",
     "exists and is approved; state_dir's owner and mode.",
     "Exit status 1 when any check fails.",
@@ -128,19 +131,21 @@ static void capture_init(struct capture *c, struct eotp_logger *lg,
     lg->debug = g->debug;
 }
 
-/* The text after "config: " or "user map: " for a FAIL line. */
+/* The text after "config: ", "user map: " or "ldap: " for a FAIL line. */
 static const char *core_text(const struct capture *c, const char *dflt)
 {
+    static const char *const prefixes[] = {"config: ", "user map: ", "ldap: "};
     const char *p = c->first;
 
     if (p[0] == '\0') {
         return dflt;
     }
-    if (strncmp(p, "config: ", 8) == 0) {
-        return p + 8;
-    }
-    if (strncmp(p, "user map: ", 10) == 0) {
-        return p + 10;
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t n = strlen(prefixes[i]);
+
+        if (strncmp(p, prefixes[i], n) == 0) {
+            return p + n;
+        }
     }
     return p;
 }
@@ -266,6 +271,54 @@ static void check_user_map(struct report *rep, const struct eotp_global *g,
         return;
     }
     ok(rep, "user map %s (%lu user%s)", safe, lines, lines == 1 ? "" : "s");
+}
+
+/*
+ * The directory, when user_sources names it: one real lookup (connect,
+ * StartTLS or ldaps, bind, search) for a name nobody has.  "No such
+ * entry" is the answer wanted: the server was reached, the bind accepted
+ * and the search ran, within ldap_timeout.
+ */
+static void check_directory(struct report *rep, const struct eotp_global *g,
+                            const struct eotp_cfg *cfg)
+{
+    static const char probe[] = "engagelab-otp-doctor-probe";
+    struct eotp_dests dests = {{NULL}, 0, 0};
+    struct eotp_logger lg;
+    struct capture cap;
+    char uri[EOTP_FIELD_MAX];
+    int r;
+
+    if (!source_used(cfg, "ldap")) {
+        ok(rep, "directory: not used (user_sources does not name ldap)");
+        return;
+    }
+    eotp_sanitize(uri, sizeof(uri),
+                  cfg->ldap_uri != NULL ? cfg->ldap_uri : "(no ldap_uri)",
+                  false);
+    capture_init(&cap, &lg, g);
+    r = eotp_ldap_lookup(cfg, probe, &lg, &dests, NULL, 0);
+    eotp_dests_free(&dests);
+    switch (r) {
+    case EOTP_OK:
+    case EOTP_E_UNMAPPED:
+        ok(rep, "directory %s (connect, bind and search answered)", uri);
+        break;
+    case EOTP_E_LDAP:
+        fail(rep,
+             "directory %s: %s: check ldap_uri, the network, "
+             "ldap_ca_file/ldap_starttls, ldap_bind_dn and its password "
+             "file",
+             uri, core_text(&cap, "no server could be used"));
+        break;
+    case EOTP_E_CONFIG:
+        fail(rep, "directory %s: %s: fix the ldap_* keys", uri,
+             core_text(&cap, "bad settings"));
+        break;
+    default:
+        fail(rep, "directory %s: %s", uri, eotp_strerror(r));
+        break;
+    }
 }
 
 static void check_ca_file(struct report *rep, const struct eotp_cfg *cfg)
@@ -486,6 +539,7 @@ int eotp_cmd_doctor(int argc, char **argv, const struct eotp_global *g)
     if (check_config_file(&rep, g->config, safe) &&
         check_config_keys(&rep, g, &cfg)) {
         check_user_map(&rep, g, &cfg);
+        check_directory(&rep, g, &cfg);
         check_ca_file(&rep, &cfg);
         check_api(&rep, &cfg);
         check_state_dir(&rep, &cfg);

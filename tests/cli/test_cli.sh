@@ -443,9 +443,9 @@ assert_eq "lookup with a world-writable map: exit 3" 3 "$RC"
 
 run doctor
 assert_eq "doctor on a good setup: exit 0" 0 "$RC"
-assert_eq "doctor: 8 checks, all OK" "8 0" "$(printf '%s\n' "$OUT" | grep -c '^OK  ') $(printf '%s\n' "$OUT" | grep -c '^FAIL ')"
+assert_eq "doctor: 9 checks, all OK" "9 0" "$(printf '%s\n' "$OUT" | grep -c '^OK  ') $(printf '%s\n' "$OUT" | grep -c '^FAIL ')"
 missing=""
-for check in "config file" "config keys" "user map" "CA file" "TLS to" "credentials" "template pam-otp" "state_dir"; do
+for check in "config file" "config keys" "user map" "directory: not used" "CA file" "TLS to" "credentials" "template pam-otp" "state_dir"; do
     printf '%s\n' "$OUT" | grep -q "^OK  $check" || missing="$missing [$check]"
 done
 assert_eq "doctor names every check" "" "$missing"

@@ -488,6 +488,32 @@ else
     t_fail "silent first server: still within ldap_timeout" "elapsed ${ELAPSED} ms"
 fi
 
+# ---- engagelab-otp doctor: the directory check ----------------------------------------
+
+doctor() {
+    OUT=$(timeout 30 "$CLI" -c "$T/conf" doctor 2>&1)
+    RC=$?
+}
+fresh
+doctor
+assert_match "doctor: directory reachable" \
+    "^OK  directory $LDAP_URI \(connect, bind and search answered\)" "$OUT"
+fresh ldap_uri=ldap://127.0.0.1:$DOWN_PORT
+doctor
+assert_eq "doctor: directory down: exit 1" 1 "$RC"
+assert_match "doctor: directory down: FAIL with the step and how to fix" \
+    "^FAIL directory ldap://127.0.0.1:$DOWN_PORT: server failed uri=ldap://127.0.0.1:$DOWN_PORT step=bind .*: check ldap_uri, the network" "$OUT"
+fresh ldap_bind_dn=$READER_DN ldap_bind_password_file=$T/bindpw.wrong \
+    ldap_starttls=yes ldap_ca_file=$CERTS/ca.pem
+doctor
+assert_match "doctor: bind refused: FAIL names it" \
+    "^FAIL directory $LDAP_URI: .*Invalid credentials" "$OUT"
+assert_no_match "doctor: bind password never printed" 'wrong-secret|reader-secret' "$OUT"
+fresh ldap_uri=ldap://127.0.0.1:$DOWN_PORT user_sources=map
+doctor
+assert_match "doctor: directory not used with user_sources = map" \
+    "^OK  directory: not used" "$OUT"
+
 # ---- bind ----------------------------------------------------------------------------
 
 fresh ldap_bind_dn=$READER_DN ldap_bind_password_file=$T/bindpw \
