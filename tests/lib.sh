@@ -58,6 +58,11 @@ assert_no_match() {
     fi
 }
 
+# free_port: an unused TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 # Register a command to run at exit (LIFO), e.g. removing a file that a
 # test put outside its temp dir.
 t_on_exit() {

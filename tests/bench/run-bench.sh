@@ -299,7 +299,7 @@ CONF
     fi
     local load
     load=$(ms_since "$s")
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+    port=$(free_port)
     /usr/sbin/slapd -f "$SL/slapd.conf" -h "ldap://127.0.0.1:$port/" -d 0 >"$SL/slapd.log" 2>&1 &
     pid=$!
     t_on_exit "kill $pid"

@@ -75,11 +75,6 @@ wrong_code() {
     printf '%s' "$1" | tr '0-9a-zA-Z' '1-90b-zaB-ZA'
 }
 
-# free_port: an unused TCP port on 127.0.0.1.
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 # write_askpass FILE: an askpass program for ssh and sudo.  It appends each
 # prompt it is given to $ASKPASS_LOG and answers from $ASKPASS_MODE:
 #   code      the latest code the mock delivered to $ASKPASS_TO

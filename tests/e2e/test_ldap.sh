@@ -39,10 +39,6 @@ READER_DN="cn=reader,$BASE"
 SL="$T/slapd"
 mkdir -p "$SL/db"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # ---- the throwaway slapd -----------------------------------------------------
 
 cat >"$SL/slapd.conf" <<EOF

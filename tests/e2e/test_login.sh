@@ -317,7 +317,7 @@ assert_eq "nothing reached the API over untrusted TLS" 0 "$(requests_since "$REQ
 # name does not match.
 for variant in other-server wronghost-server; do
     mkdir -p "$T/m2-$variant"
-    port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+    port2=$(free_port)
     python3 "$TESTS_DIR/mock/mock_engagelab.py" --cert "$CERTS/$variant.pem" \
         --key "$CERTS/$variant.key" --host 127.0.0.1 --port "$port2" \
         --port-file "$T/m2-$variant/port" --outbox "$T/m2-$variant/outbox" \
