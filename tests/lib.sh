@@ -58,9 +58,21 @@ assert_no_match() {
     fi
 }
 
-# free_port: an unused TCP port on 127.0.0.1.
+# free_port [N]: N (default 1) unused TCP ports on 127.0.0.1, one per line,
+# all different: every socket stays bound until all N are chosen, since the
+# kernel may hand out a port again as soon as it is closed.  Another process
+# can still take one before the caller binds it; callers that start a
+# server retry with new ports.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    python3 - "${1:-1}" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in socks))
+PY
 }
 
 # Register a command to run at exit (LIFO), e.g. removing a file that a

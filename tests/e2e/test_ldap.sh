@@ -83,8 +83,7 @@ t_on_exit slapd_stop
 slapd_start() {
     local try
     for try in 1 2 3; do
-        LPORT=$(free_port)
-        LSPORT=$(free_port)
+        { read -r LPORT; read -r LSPORT; } < <(free_port 2)
         "$SLAPD" -f "$SL/slapd.conf" \
             -h "ldap://127.0.0.1:$LPORT/ ldaps://127.0.0.1:$LSPORT/" \
             -d 0 >>"$SL/slapd.log" 2>&1 &

@@ -317,14 +317,14 @@ assert_eq "nothing reached the API over untrusted TLS" 0 "$(requests_since "$REQ
 # name does not match.
 for variant in other-server wronghost-server; do
     mkdir -p "$T/m2-$variant"
-    port2=$(free_port)
     python3 "$TESTS_DIR/mock/mock_engagelab.py" --cert "$CERTS/$variant.pem" \
-        --key "$CERTS/$variant.key" --host 127.0.0.1 --port "$port2" \
+        --key "$CERTS/$variant.key" --host 127.0.0.1 --port 0 \
         --port-file "$T/m2-$variant/port" --outbox "$T/m2-$variant/outbox" \
         --request-log "$T/m2-$variant/req" >/dev/null 2>&1 &
     pid2=$!
     t_on_exit "kill $pid2"
     for _ in $(seq 50); do [ -s "$T/m2-$variant/port" ] && break; sleep 0.1; done
+    port2=$(cat "$T/m2-$variant/port")
     fresh "api_url=https://127.0.0.1:$port2"
     login daemon $PHONE -- @code
     assert_eq "$variant certificate refused" PAM_AUTHINFO_UNAVAIL "$RES"

@@ -74,9 +74,8 @@ pam_stack() {
 t_on_exit "rm -f /etc/pam.d/$SVC"
 pam_stack sshd-publickey-otp
 
-PORT=$(free_port)
-PORT2=$(free_port)
-PORT3=$(free_port)
+# sshd_config for the ports in PORT, PORT2, PORT3.
+write_sshd_config() {
 cat >"$T/ssh/sshd_config" <<EOF
 ListenAddress 127.0.0.1:$PORT
 ListenAddress 127.0.0.1:$PORT2
@@ -111,26 +110,44 @@ Match User root
 Match LocalPort $PORT2
     AuthenticationMethods keyboard-interactive
 EOF
+}
+
+# Start sshd on three new free ports; another process taking one of them
+# between free_port and sshd's bind is retried with new ports.
+sshd_start() {
+    local try
+    for try in 1 2 3; do
+        { read -r PORT; read -r PORT2; read -r PORT3; } < <(free_port 3)
+        write_sshd_config
+        if [ "$try" = 1 ] && ! out=$("$T/$SVC" -t -f "$T/ssh/sshd_config" 2>&1); then
+            t_fail "sshd accepts the test configuration" "$out"
+            t_summary
+            exit 1
+        fi
+        : >"$T/ssh/sshd.log"
+        LD_PRELOAD="$(san_preload)" ASAN_OPTIONS="$SAN_HOST_ASAN_OPTIONS" \
+            "$T/$SVC" -D -f "$T/ssh/sshd_config" -E "$T/ssh/sshd.log" &
+        SSHD_PID=$!
+        for _ in $(seq 100); do
+            [ "$(grep -c 'Server listening' "$T/ssh/sshd.log" 2>/dev/null)" = 3 ] && return 0
+            grep -q 'Bind to port .* failed' "$T/ssh/sshd.log" 2>/dev/null && break
+            kill -0 "$SSHD_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$SSHD_PID" 2>/dev/null
+        wait "$SSHD_PID" 2>/dev/null
+        SSHD_PID=
+    done
+    return 1
+}
 
 ln -s /usr/sbin/sshd "$T/$SVC"
-if ! out=$("$T/$SVC" -t -f "$T/ssh/sshd_config" 2>&1); then
-    t_fail "sshd accepts the test configuration" "$out"
-    t_summary
-    exit 1
-fi
-LD_PRELOAD="$(san_preload)" ASAN_OPTIONS="$SAN_HOST_ASAN_OPTIONS" \
-    "$T/$SVC" -D -f "$T/ssh/sshd_config" -E "$T/ssh/sshd.log" &
-SSHD_PID=$!
-t_on_exit "kill $SSHD_PID"
-for _ in $(seq 100); do
-    [ "$(grep -c 'Server listening' "$T/ssh/sshd.log" 2>/dev/null)" = 3 ] && break
-    kill -0 "$SSHD_PID" 2>/dev/null || break
-    sleep 0.1
-done
-if grep -q 'Server listening' "$T/ssh/sshd.log" 2>/dev/null; then
-    t_ok "sshd started as $SVC on 127.0.0.1:$PORT"
+SSHD_PID=
+t_on_exit '[ -z "$SSHD_PID" ] || kill "$SSHD_PID"'
+if sshd_start; then
+    t_ok "sshd started as $SVC on 127.0.0.1:$PORT, :$PORT2, :$PORT3"
 else
-    t_fail "sshd started" "$(cat "$T/ssh/sshd.log" 2>/dev/null)"
+    t_fail "sshd started on three loopback ports" "$(cat "$T/ssh/sshd.log" 2>/dev/null)"
     t_summary
     exit 1
 fi
