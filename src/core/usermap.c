@@ -23,28 +23,34 @@ void eotp_dests_free(struct eotp_dests *d)
     d->n = 0;
 }
 
-static char *trim(char *s)
+/*
+ * Trim blanks around the span [s, *e) and end it with a NUL (at *e or
+ * before it).  The ends are known, so no strlen(): the map is scanned line
+ * by line at every login.
+ */
+static char *trim_span(char *s, char **e)
 {
-    char *e;
+    char *end = *e;
 
-    while (*s == ' ' || *s == '\t') {
+    while (s < end && (*s == ' ' || *s == '\t')) {
         s++;
     }
-    e = s + strlen(s);
-    while (e > s &&
-           (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) {
-        *--e = '\0';
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
+                       end[-1] == '\n')) {
+        end--;
     }
+    *end = '\0';
+    *e = end;
     return s;
 }
 
-static bool user_ok(const char *u)
+static bool user_ok(const char *u, size_t len)
 {
-    if (*u == '\0' || strlen(u) > 256) {
+    if (len == 0 || len > 256) {
         return false;
     }
-    for (; *u != '\0'; u++) {
-        unsigned char c = (unsigned char)*u;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)u[i];
 
         if (c <= 0x20 || c == 0x7f || c == ':' || c == ',') {
             return false;
@@ -54,40 +60,41 @@ static bool user_ok(const char *u)
 }
 
 /*
- * Check one line and split it in place, allocating nothing: *user and
- * item[0..*n) point into line.  Comments and blank lines give
- * EOTP_E_NOT_FOUND, malformed lines EOTP_E_CONFIG.
+ * Check one line of len bytes (line[len] is its NUL) and split it in
+ * place, allocating nothing: *user (of *ulen bytes) and item[0..*n) point
+ * into line.  Comments and blank lines give EOTP_E_NOT_FOUND, malformed
+ * lines EOTP_E_CONFIG.
  */
-static int split_line(char *line, char **user, char *item[EOTP_MAX_DESTS],
-                      size_t *n)
+static int split_line(char *line, size_t len, char **user, size_t *ulen,
+                      char *item[EOTP_MAX_DESTS], size_t *n)
 {
+    char *end = line + len;
     char *colon;
     char *u;
     char *rest;
     char *next;
     size_t k = 0;
 
-    line = trim(line);
-    if (*line == '\0' || *line == '#') {
+    line = trim_span(line, &end);
+    if (line == end || *line == '#') {
         return EOTP_E_NOT_FOUND;
     }
-    colon = strchr(line, ':');
+    colon = memchr(line, ':', (size_t)(end - line));
     if (colon == NULL) {
         return EOTP_E_CONFIG;
     }
-    *colon = '\0';
-    u = trim(line);
-    if (!user_ok(u)) {
+    rest = colon + 1;
+    u = trim_span(line, &colon);
+    if (!user_ok(u, (size_t)(colon - u))) {
         return EOTP_E_CONFIG;
     }
-    for (rest = colon + 1; rest != NULL; rest = next) {
+    for (; rest != NULL; rest = next) {
+        char *it_end;
         char *it;
 
-        next = strchr(rest, ',');
-        if (next != NULL) {
-            *next++ = '\0';
-        }
-        it = trim(rest);
+        next = memchr(rest, ',', (size_t)(end - rest));
+        it_end = next != NULL ? next++ : end;
+        it = trim_span(rest, &it_end);
         if (k == EOTP_MAX_DESTS ||
             eotp_dest_classify(it) == EOTP_DEST_INVALID) {
             return EOTP_E_CONFIG;
@@ -95,6 +102,7 @@ static int split_line(char *line, char **user, char *item[EOTP_MAX_DESTS],
         item[k++] = it;
     }
     *user = u;
+    *ulen = (size_t)(colon - u);
     *n = k;
     return EOTP_OK;
 }
@@ -120,8 +128,9 @@ int eotp_usermap_parse_line(char *line, char **user, struct eotp_dests *out)
 {
     char *item[EOTP_MAX_DESTS];
     char *u = NULL;
+    size_t ulen = 0;
     size_t n = 0;
-    int r = split_line(line, &u, item, &n);
+    int r = split_line(line, strlen(line), &u, &ulen, item, &n);
 
     if (r != EOTP_OK) {
         return r;
@@ -144,11 +153,12 @@ struct lines {
 };
 
 /*
- * Read the next line into out (without its newline).  Returns 1 for a
- * line, 0 at end of file, -1 for a line that is too long for out or holds
- * a NUL byte (the rest of it is skipped), -2 for a read error.
+ * Read the next line into out (without its newline) and its length into
+ * *outn.  Returns 1 for a line, 0 at end of file, -1 for a line that is
+ * too long for out or holds a NUL byte (the rest of it is skipped), -2 for
+ * a read error.
  */
-static int next_line(struct lines *lr, char *out, size_t outlen)
+static int next_line(struct lines *lr, char *out, size_t outlen, size_t *outn)
 {
     size_t n = 0;
     size_t used = 0;
@@ -199,6 +209,7 @@ static int next_line(struct lines *lr, char *out, size_t outlen)
         return 0;
     }
     out[n] = '\0';
+    *outn = n;
     return bad ? -1 : 1;
 }
 
@@ -212,6 +223,7 @@ static int scan(const char *path, const char *user,
     char buf[EOTP_USERMAP_LINE_MAX + 2];
     struct lines lr;
     unsigned long lineno = 0;
+    size_t user_len = user != NULL ? strlen(user) : 0;
     bool read_error = false;
     int fd = -1;
     int r;
@@ -232,7 +244,9 @@ static int scan(const char *path, const char *user,
         char *item[EOTP_MAX_DESTS];
         size_t nitem = 0;
         char *u = NULL;
-        int got = next_line(&lr, buf, sizeof(buf));
+        size_t ulen = 0;
+        size_t len = 0;
+        int got = next_line(&lr, buf, sizeof(buf), &len);
         int pr;
 
         if (got == 0) {
@@ -244,7 +258,8 @@ static int scan(const char *path, const char *user,
         }
         lineno++;
         /* Every line is checked, but only the user's is copied. */
-        pr = got < 0 ? EOTP_E_CONFIG : split_line(buf, &u, item, &nitem);
+        pr = got < 0 ? EOTP_E_CONFIG
+                     : split_line(buf, len, &u, &ulen, item, &nitem);
         if (pr == EOTP_E_NOT_FOUND) {
             continue;
         }
@@ -256,7 +271,7 @@ static int scan(const char *path, const char *user,
             continue;
         }
         (*lines)++;
-        if (user != NULL && strcmp(u, user) == 0) {
+        if (user != NULL && ulen == user_len && memcmp(u, user, ulen) == 0) {
             r = copy_dests(item, nitem, out);
             if (r == EOTP_OK) {
                 out->lineno = lineno;

@@ -99,6 +99,10 @@ static void test_lookup(void **state)
                      EOTP_E_UNMAPPED);
     assert_int_equal(eotp_usermap_lookup(path, "ali", &lg, &d),
                      EOTP_E_UNMAPPED);
+    assert_int_equal(eotp_usermap_lookup(path, "alicex", &lg, &d),
+                     EOTP_E_UNMAPPED);
+    assert_int_equal(eotp_usermap_lookup(path, "bob ", &lg, &d),
+                     EOTP_E_UNMAPPED);
     /* Last line without a newline. */
     assert_int_equal(eotp_usermap_lookup(path, "last", &lg, &d), EOTP_OK);
     eotp_dests_free(&d);
