@@ -9,11 +9,15 @@
  * --threads N: N threads start together (after a barrier), thread i logs
  * in as P<i> with destination D<i> (zero-padded to 3 digits), R times.
  * Without --threads: one thread, user U, R logins in this one process;
- * the RSS is read after the first W logins and at the end.
+ * the RSS is read after the first login, after the first W and right after
+ * the last one, in the thread that logs in; the bench's own arrays are allocated and
+ * touched before the first login, so the growth is the module's and
+ * libpam's alone.
  * The conversation answers each prompt with the code the mock delivered
  * to the thread's destination (read incrementally from the outbox).
  * Output: one "key=value ..." line (logins, ok, failed, wall_ms,
- * median_ms, min_ms, max_ms, rss_warm_kb, rss_end_kb, hwm_kb).
+ * median_ms, min_ms, max_ms, rss_first_kb, rss_warm_kb, rss_end_kb,
+ * hwm_kb).
  * syslog() is caught here (-rdynamic), as in the test harness.
  */
 #include <cjson/cJSON.h>
@@ -56,7 +60,9 @@ static const char *confdir;
 static const char *service;
 static const char *outbox;
 static long warmup;
+static long rss_first = -1;
 static long rss_warm = -1;
+static long rss_end = -1;
 static pthread_barrier_t start_line;
 
 static double now_ms(void)
@@ -67,12 +73,15 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static long status_kb(const char *key)
+/* KEY's value in kB from a /proc file of this process.  The RSS comes from
+ * smaps_rollup, which walks the page tables: VmRSS in status is read from
+ * per-CPU counters and can be off by tens of pages. */
+static long proc_kb(const char *file, const char *key)
 {
     char line[256];
     long v = -1;
     size_t klen = strlen(key);
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen(file, "r");
 
     if (f == NULL) {
         return -1;
@@ -172,6 +181,15 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Write every element, so that the pages are resident before the RSS is
+ * first read (calloc'ed memory fresh from the kernel is not). */
+static void touch(double *v, long n)
+{
+    for (long i = 0; i < n; i++) {
+        v[i] = -1.0;
+    }
+}
+
 static void *run(void *arg)
 {
     struct worker *w = arg;
@@ -199,8 +217,14 @@ static void *run(void *arg)
             fprintf(stderr, "bench_login: %s: %s\n", w->user,
                     pam_strerror(NULL, rc));
         }
+        if (warmup > 0 && i == 0) {
+            rss_first = proc_kb("/proc/self/smaps_rollup", "Rss");
+        }
         if (warmup > 0 && i + 1 == warmup) {
-            rss_warm = status_kb("VmRSS");
+            rss_warm = proc_kb("/proc/self/smaps_rollup", "Rss");
+        }
+        if (warmup > 0 && i + 1 == w->rounds) {
+            rss_end = proc_kb("/proc/self/smaps_rollup", "Rss");
         }
     }
     return NULL;
@@ -275,21 +299,29 @@ int main(int argc, char **argv)
             snprintf(w->to, sizeof(w->to), "%s", to);
         }
         w->rounds = repeat;
-        w->ms = calloc((size_t)repeat, sizeof(double));
-        if (w->ms == NULL || pthread_create(&w->tid, NULL, run, w) != 0) {
+        w->ms = malloc((size_t)repeat * sizeof(double));
+        if (w->ms == NULL) {
+            return 1;
+        }
+        touch(w->ms, repeat);
+    }
+    for (long i = 0; i < nth; i++) {
+        if (pthread_create(&ws[i].tid, NULL, run, &ws[i]) != 0) {
             return 1;
         }
     }
+    /* The threads wait at the start line until this is resident too. */
+    all = malloc((size_t)(nth * repeat) * sizeof(double));
+    if (all == NULL) {
+        return 1;
+    }
+    touch(all, nth * repeat);
     pthread_barrier_wait(&start_line);
     t0 = now_ms();
     for (long i = 0; i < nth; i++) {
         pthread_join(ws[i].tid, NULL);
     }
     wall = now_ms() - t0;
-    all = calloc((size_t)(nth * repeat), sizeof(double));
-    if (all == NULL) {
-        return 1;
-    }
     for (long i = 0; i < nth; i++) {
         memcpy(all + total, ws[i].ms, (size_t)repeat * sizeof(double));
         total += repeat;
@@ -298,9 +330,10 @@ int main(int argc, char **argv)
     }
     qsort(all, (size_t)total, sizeof(double), cmp_double);
     printf("logins=%ld ok=%ld failed=%ld wall_ms=%.1f median_ms=%.2f "
-           "min_ms=%.2f max_ms=%.2f rss_warm_kb=%ld rss_end_kb=%ld "
-           "hwm_kb=%ld\n",
+           "min_ms=%.2f max_ms=%.2f rss_first_kb=%ld rss_warm_kb=%ld "
+           "rss_end_kb=%ld hwm_kb=%ld\n",
            total, ok, failed, wall, all[total / 2], all[0], all[total - 1],
-           rss_warm, status_kb("VmRSS"), status_kb("VmHWM"));
+           rss_first, rss_warm, rss_end,
+           proc_kb("/proc/self/status", "VmHWM"));
     return failed == 0 ? 0 : 1;
 }
