@@ -31,7 +31,12 @@ struct eotp_http {
     struct curl_slist h_auth, h_accept, h_ctype, h_expect;
     long connect_timeout_ms;
     long timeout_ms;
-    struct timespec deadline; /* CLOCK_MONOTONIC; tv_sec 0: none */
+    /*
+     * API time left for all requests of this handle (ms), -1: no deadline.
+     * Only time inside requests is counted: a login's handle lives while
+     * the user reads the code and types it, and that must not use it up.
+     */
+    long budget_ms;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -150,21 +155,18 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
-static long ms_until(const struct timespec *t)
+static long ms_since(const struct timespec *t)
 {
     struct timespec now;
 
     (void)clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)(t->tv_sec - now.tv_sec) * 1000L +
-           (t->tv_nsec - now.tv_nsec) / 1000000L;
+    return (long)(now.tv_sec - t->tv_sec) * 1000L +
+           (now.tv_nsec - t->tv_nsec) / 1000000L;
 }
 
 long eotp_http_time_left(const struct eotp_http *h)
 {
-    if (h->deadline.tv_sec == 0) {
-        return 1000L * 1000 * 1000;
-    }
-    return ms_until(&h->deadline);
+    return h->budget_ms < 0 ? 1000L * 1000 * 1000 : h->budget_ms;
 }
 
 static void link_node(struct curl_slist *node, char *data,
@@ -213,15 +215,7 @@ int eotp_http_new(const struct eotp_http_opts *opts, struct eotp_http **out)
               &h->h_auth);
     h->connect_timeout_ms = opts->connect_timeout_ms;
     h->timeout_ms = opts->timeout_ms;
-    if (opts->deadline_ms > 0) {
-        (void)clock_gettime(CLOCK_MONOTONIC, &h->deadline);
-        h->deadline.tv_sec += opts->deadline_ms / 1000;
-        h->deadline.tv_nsec += (opts->deadline_ms % 1000) * 1000000L;
-        if (h->deadline.tv_nsec >= 1000000000L) {
-            h->deadline.tv_sec++;
-            h->deadline.tv_nsec -= 1000000000L;
-        }
-    }
+    h->budget_ms = opts->deadline_ms > 0 ? opts->deadline_ms : -1;
 
     /* Every option below is a security decision; none can be turned off. */
     if (curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -344,6 +338,7 @@ int eotp_http_request(struct eotp_http *h, const char *method,
     struct sigaction old_pipe;
     sigset_t block;
     sigset_t old_mask;
+    struct timespec start;
     char *url = NULL;
     size_t url_len;
     long left = eotp_http_time_left(h);
@@ -429,7 +424,13 @@ int eotp_http_request(struct eotp_http *h, const char *method,
     (void)sigaddset(&block, SIGCHLD);
     (void)pthread_sigmask(SIG_BLOCK, &block, &old_mask);
 
+    (void)clock_gettime(CLOCK_MONOTONIC, &start);
     rc = curl_easy_perform(h->curl);
+    if (h->budget_ms >= 0) {
+        long spent = ms_since(&start);
+
+        h->budget_ms = spent < h->budget_ms ? h->budget_ms - spent : 0;
+    }
 
     (void)pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     (void)sigaction(SIGPIPE, &old_pipe, NULL);

@@ -4,7 +4,8 @@
  * One handle per login, reused for every call so the TLS connection is
  * set up once.  https only, no redirects, peer and host verification
  * always on, explicit proxy (environment ignored), connect and total
- * timeouts, one overall deadline, response bodies capped.
+ * timeouts, one budget of API time for all requests, response bodies
+ * capped.
  */
 #ifndef EOTP_HTTP_H
 #define EOTP_HTTP_H
@@ -23,7 +24,8 @@ struct eotp_http_opts {
     const char *secret;   /* Basic auth password (dev_secret) */
     long connect_timeout_ms;
     long timeout_ms;  /* per request */
-    long deadline_ms; /* for all requests of this handle; 0: none */
+    long deadline_ms; /* API time for all requests of this handle (time
+                       * between requests does not count); 0: none */
 };
 
 struct eotp_http_resp {

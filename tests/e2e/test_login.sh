@@ -232,11 +232,19 @@ else
     t_fail "deadline caps the API time of a login below timeout" "$RES after ${elapsed} ms"
 fi
 
+# deadline counts API time only: reading and typing the code does not.
+fresh deadline=2
+login daemon $PHONE -- '@cmd:sleep 3' @code
+assert_eq "deadline: 3 s at the prompt, then the right code: PAM_SUCCESS" PAM_SUCCESS "$RES"
+fresh deadline=2 failmode=open
+login daemon $PHONE -- '@cmd:sleep 3' @wrong @wrong @wrong
+assert_eq "deadline, failmode open: waiting at the prompt is no bypass" PAM_MAXTRIES "$RES"
+assert_no_match "deadline, failmode open: nothing bypassed" 'BYPASSED' "$OUT"
+
 fresh
 mockctl fault status500 --path /v1/verifications >/dev/null
 login daemon $PHONE -- @code
 assert_eq "verify 5xx with failmode closed: PAM_AUTHINFO_UNAVAIL" PAM_AUTHINFO_UNAVAIL "$RES"
-
 fresh failmode=open
 login daemon $PHONE -- @wrong @wrong @wrong
 assert_eq "a wrong code never falls under failmode open" PAM_MAXTRIES "$RES"
