@@ -306,6 +306,7 @@ static void set_current(struct flow *f, const struct target *t,
         res->channel[0] = '\0';
     }
     res->reused = reused;
+    res->code_out = true;
     eotp_dest_mask(t->dest, res->masked, sizeof(res->masked));
 }
 

@@ -41,6 +41,7 @@ struct eotp_result {
     char message_id[EOTP_MSGID_MAX + 1];
     char channel[EOTP_CHANNEL_MAX + 1];
     bool reused;      /* an earlier code was reused (3004) */
+    bool code_out;    /* a code was sent (or an earlier one reused) */
     int wrong;        /* wrong codes typed */
     long api_code;    /* the service's error code, 0 if none */
     char detail[256]; /* sanitised detail for the log line */

@@ -219,6 +219,19 @@ decide:
                  eotp_err_reason(r));
         failmode = EOTP_FAIL_CLOSED;
     }
+    if (failmode == EOTP_FAIL_OPEN && eotp_err_is_service_failure(r) &&
+        res.code_out) {
+        /*
+         * The service was up when it sent the code: a failure after that
+         * (checking the answer, a resend) is no outage that leaves the
+         * user without a second factor, and letting it through would let
+         * whoever can disturb the verification in with any answer.
+         */
+        eotp_log(&lg, LOG_WARNING,
+                 "failmode=open ignored: a code was sent reason=%s",
+                 eotp_err_reason(r));
+        failmode = EOTP_FAIL_CLOSED;
+    }
     pamr = eotp_err_to_pam(r, failmode, &bypassed);
     log_outcome(&lg, pamr, bypassed, &login, &res, lg.debug);
 out:

@@ -245,6 +245,20 @@ fresh
 mockctl fault status500 --path /v1/verifications >/dev/null
 login daemon $PHONE -- @code
 assert_eq "verify 5xx with failmode closed: PAM_AUTHINFO_UNAVAIL" PAM_AUTHINFO_UNAVAIL "$RES"
+# Once a code is out, failmode=open no longer applies: the service was up,
+# and whoever can disturb the verification must not get in with any answer.
+fresh failmode=open
+mockctl fault status500 --path /v1/verifications >/dev/null
+login daemon $PHONE -- @wrong
+assert_eq "verify 5xx after a code was sent, failmode open: denied" PAM_AUTHINFO_UNAVAIL "$RES"
+assert_no_match "verify 5xx, failmode open: nothing bypassed" 'BYPASSED' "$OUT"
+assert_match "verify 5xx, failmode open: the refusal to bypass is logged" \
+    'SYSLOG: <4> .*failmode=open ignored: a code was sent reason=server_error' "$OUT"
+fresh failmode=open
+mockctl fault reset --path /v1/verifications >/dev/null
+login daemon $PHONE -- @code
+assert_eq "connection reset on verify, failmode open: denied" PAM_AUTHINFO_UNAVAIL "$RES"
+
 fresh failmode=open
 login daemon $PHONE -- @wrong @wrong @wrong
 assert_eq "a wrong code never falls under failmode open" PAM_MAXTRIES "$RES"
