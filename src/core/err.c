@@ -65,6 +65,8 @@ static const struct err_entry table[] = {
     {EOTP_E_SSHD_REFUSED, "sshd_refused",
      "sshd already refused this login (invalid user or root)", PAM_AUTH_ERR,
      false},
+    {EOTP_E_UNSAFE_ENV, "unsafe_env",
+     "SSLKEYLOGFILE is set in a setuid program", PAM_SERVICE_ERR, false},
 };
 
 static const struct err_entry *lookup(int err)

@@ -39,8 +39,9 @@ enum eotp_err {
     EOTP_E_NOT_FOUND = -25,    /* a looked-up object does not exist */
     EOTP_E_CONF_UNREADABLE = -26, /* config missing or unreadable */
     EOTP_E_SSHD_REFUSED = -27,    /* sshd's junk password: invalid user/root */
+    EOTP_E_UNSAFE_ENV = -28,      /* SSLKEYLOGFILE set in a setuid program */
 };
-#define EOTP_E_MIN EOTP_E_SSHD_REFUSED
+#define EOTP_E_MIN EOTP_E_UNSAFE_ENV
 
 enum eotp_failmode {
     EOTP_FAIL_CLOSED = 0,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 
 #ifndef EOTP_VERSION
@@ -52,6 +53,16 @@ static void global_init(void)
 
 int eotp_http_global_init(void)
 {
+    /*
+     * libcurl opens $SSLKEYLOGFILE for appending when it starts and writes
+     * every TLS secret there.  In a setuid program (su, chsh, sudo -E) the
+     * variable comes from the invoking user: root would create or append
+     * to a file of that user's choosing (with that user's umask), and the
+     * secrets that protect dev_secret on the wire would be written out.
+     */
+    if (getauxval(AT_SECURE) != 0 && getenv("SSLKEYLOGFILE") != NULL) {
+        return EOTP_E_UNSAFE_ENV;
+    }
     if (pthread_once(&global_once, global_init) != 0 ||
         global_rc != CURLE_OK) {
         return EOTP_E_INTERNAL;

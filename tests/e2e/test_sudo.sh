@@ -38,6 +38,7 @@ t_on_exit "rm -f /etc/pam.d/$SVC"
 
 cat >"$T/sudoers" <<EOF
 Defaults:$U pam_service=$SVC, timestamp_timeout=0
+Defaults:$U env_keep += "SSLKEYLOGFILE"
 $U ALL=(root) /usr/bin/id
 EOF
 if out=$(visudo -cf "$T/sudoers" 2>&1); then
@@ -135,5 +136,18 @@ as_user code sudo -A /usr/bin/id -u
 assert_eq "failmode=open is ignored under setuid sudo: the command does not run" "" "$OUT"
 assert_eq "failmode=open is ignored under setuid sudo: sudo exits 1" 1 "$RC"
 mockctl fault none >/dev/null
+
+# SSLKEYLOGFILE comes from the invoking user here (env_keep, as with
+# sudo -E): libcurl would open it as root and write the TLS secrets to
+# it, so the module refuses before libcurl starts.
+fresh
+mkdir -m 0700 "$T/rootonly"
+as_user code env SSLKEYLOGFILE="$T/rootonly/keys" sudo -A /usr/bin/id -u
+assert_eq "SSLKEYLOGFILE under setuid sudo: the command does not run" "" "$OUT"
+assert_eq "SSLKEYLOGFILE under setuid sudo: no file created as root" no \
+    "$([ -e "$T/rootonly/keys" ] && echo yes || echo no)"
+assert_eq "SSLKEYLOGFILE under setuid sudo: nothing sent" 0 "$(requests_since "$REQ0")"
+as_user code sudo -A /usr/bin/id -u
+assert_eq "without SSLKEYLOGFILE the same user still gets in" 0 "$OUT"
 
 t_summary

@@ -1,11 +1,11 @@
 /*
  * test_err.c - the outcome -> PAM code table, in full.
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <security/_pam_types.h>
 #include <string.h>
@@ -48,6 +48,7 @@ static const struct row rows[] = {
     {EOTP_E_NOT_FOUND, PAM_SERVICE_ERR, PAM_SERVICE_ERR, false},
     {EOTP_E_CONF_UNREADABLE, PAM_SERVICE_ERR, PAM_SUCCESS, true},
     {EOTP_E_SSHD_REFUSED, PAM_AUTH_ERR, PAM_AUTH_ERR, false},
+    {EOTP_E_UNSAFE_ENV, PAM_SERVICE_ERR, PAM_SERVICE_ERR, false},
 };
 
 static void test_table(void **state)
