@@ -252,8 +252,15 @@ int eotp_http_new(const struct eotp_http_opts *opts, struct eotp_http **out)
         r = EOTP_E_INTERNAL;
         goto out;
     }
+    /*
+     * ca_file replaces the system store: without CAPATH NULL, libcurl's
+     * built-in CA directory (/etc/ssl/certs on Debian) would still be
+     * searched, and every public CA trusted beside the private one.
+     */
     if (opts->ca_file != NULL &&
-        curl_easy_setopt(h->curl, CURLOPT_CAINFO, opts->ca_file) != CURLE_OK) {
+        (curl_easy_setopt(h->curl, CURLOPT_CAINFO, opts->ca_file) !=
+             CURLE_OK ||
+         curl_easy_setopt(h->curl, CURLOPT_CAPATH, NULL) != CURLE_OK)) {
         r = EOTP_E_CONFIG;
         goto out;
     }

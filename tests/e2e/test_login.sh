@@ -330,10 +330,18 @@ assert_eq "an explicit proxy is used (unreachable: closed)" PAM_AUTHINFO_UNAVAIL
 
 fresh
 sed -i "s|^ca_file = .*|ca_file = $CERTS/other-ca.pem|" "$T/conf"
+# (LeakSanitizer cannot run under ptrace: off for this login in SAN=1.)
+LOGIN_WRAP=(env "ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
+    strace -f -qq -e trace=open,openat,stat,newfstatat -o "$T/ca.log")
 login daemon $PHONE -- @code
+LOGIN_WRAP=()
 assert_eq "server not signed by ca_file: refused" PAM_AUTHINFO_UNAVAIL "$RES"
 assert_match "TLS failure logged" 'reason=tls' "$OUT"
 assert_eq "nothing reached the API over untrusted TLS" 0 "$(requests_since "$REQ0")"
+# ca_file replaces the system store: the issuer is not looked up in
+# libcurl's built-in CA directory either.
+assert_eq "ca_file set: the system CA directory is never consulted" 0 \
+    "$(grep -c '/etc/ssl/certs' "$T/ca.log")"
 
 # A second server whose certificate comes from another CA, and one whose
 # name does not match.
