@@ -126,7 +126,7 @@ $(CURLFLOOR): tests/bench/curl_floor.c tests/bench/floor_calls.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DEPS_LIBS)
 
-test-programs: $(PROGRAMS) $(UNIT_BIN) $(HARNESS)
+test-programs: $(PROGRAMS) $(UNIT_BIN) $(HARNESS) $(BUILD)/tests/fakepw.so
 
 check: test-programs
 	BUILD=$(BUILD) SAN=$(SAN) tests/run-tests.sh

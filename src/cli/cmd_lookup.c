@@ -53,6 +53,9 @@ int eotp_cmd_lookup(int argc, char **argv, const struct eotp_global *g)
     struct eotp_logger lg;
     struct eotp_cfg cfg;
     char source[EOTP_FIELD_MAX + 64];
+    char canon[EOTP_USER_NAME_MAX + 1];
+    const char *name;
+    bool known;
     char user[EOTP_FIELD_MAX];
     bool show = false;
     int opt;
@@ -72,15 +75,18 @@ int eotp_cmd_lookup(int argc, char **argv, const struct eotp_global *g)
     if (argc - optind != 1 || argv[optind][0] == '\0') {
         return eotp_cli_usage_error(argv[0], "expects one USER");
     }
-    eotp_sanitize(user, sizeof(user), argv[optind], false);
+    /* As the module does: the account's own name when the system knows it. */
+    known = eotp_user_lookup(argv[optind], NULL, canon, sizeof(canon)) ==
+            EOTP_OK;
+    name = known ? canon : argv[optind];
+    eotp_sanitize(user, sizeof(user), name, false);
     rc = eotp_cli_load_config(g, &cfg);
     if (rc != EOTP_EXIT_OK) {
         return rc;
     }
     eotp_cli_logger(g, &lg);
     source[0] = '\0';
-    r = eotp_lookup_dests(&cfg, argv[optind], &lg, &dests, source,
-                          sizeof(source));
+    r = eotp_lookup_dests(&cfg, name, &lg, &dests, source, sizeof(source));
     if (r == EOTP_E_UNMAPPED) {
         (void)printf("user: %s\n", user);
         (void)printf("destination: none (no user source knows %s)\n", user);
@@ -108,7 +114,7 @@ int eotp_cmd_lookup(int argc, char **argv, const struct eotp_global *g)
                      i == 0 ? ", primary" : ", alternative");
     }
     (void)printf("source: %s\n", source);
-    if (eotp_user_lookup(argv[optind], NULL) != EOTP_OK) {
+    if (!known) {
         eotp_cli_err("warning: %s is not a user on this system; the module "
                      "refuses unknown users",
                      user);

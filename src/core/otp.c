@@ -892,15 +892,21 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
     struct eotp_dests dests = {{NULL}, 0, 0};
     struct flow *f = NULL;
     struct target primary;
+    struct eotp_login canon_login;
+    char canon[EOTP_USER_NAME_MAX + 1];
     bool used_state = false;
     gid_t gid = 0;
     int r;
 
     memset(res, 0, sizeof(*res));
-    r = eotp_user_lookup(login->user, &gid);
+    r = eotp_user_lookup(login->user, &gid, canon, sizeof(canon));
     if (r != EOTP_OK) {
         goto out;
     }
+    /* From here on the account's own name, whatever case was typed. */
+    canon_login = *login;
+    canon_login.user = canon;
+    login = &canon_login;
     r = eotp_policy_check(cfg, login, gid, lg);
     if (r != EOTP_OK) {
         goto out;

@@ -18,16 +18,22 @@
 
 #define MAX_GROUPS 1024
 
-int eotp_user_lookup(const char *user, gid_t *gid)
+int eotp_user_lookup(const char *user, gid_t *gid, char *canon,
+                     size_t canon_len)
 {
     struct passwd pw;
     struct passwd *res = NULL;
     char buf[4096];
     int r = EOTP_E_USER_UNKNOWN;
 
-    if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+    if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+        pw.pw_name != NULL && pw.pw_name[0] != '\0' &&
+        (canon == NULL || strlen(pw.pw_name) < canon_len)) {
         if (gid != NULL) {
             *gid = pw.pw_gid;
+        }
+        if (canon != NULL) {
+            memcpy(canon, pw.pw_name, strlen(pw.pw_name) + 1);
         }
         r = EOTP_OK;
     }

@@ -14,12 +14,20 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Longest user name the module handles (as the user map's names). */
+#define EOTP_USER_NAME_MAX 256
+
 /*
  * Look user up in the system's user database (NSS).  EOTP_OK and, when
- * gid is not NULL, the primary group in *gid; EOTP_E_USER_UNKNOWN when
- * there is no such user.
+ * gid is not NULL, the primary group in *gid, and when canon is not NULL
+ * the account's own name (pw_name) in canon: a directory that ignores case
+ * finds "ALICE" for alice, and everything after the lookup (user map,
+ * directory, state, grace) must see one name per account.
+ * EOTP_E_USER_UNKNOWN when there is no such user (or its name does not
+ * fit in canon_len).
  */
-int eotp_user_lookup(const char *user, gid_t *gid);
+int eotp_user_lookup(const char *user, gid_t *gid, char *canon,
+                     size_t canon_len);
 
 /*
  * Does the second factor apply to this login?  gid is the user's primary

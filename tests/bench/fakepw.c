@@ -1,15 +1,18 @@
 /*
- * fakepw.so - LD_PRELOAD for the benchmarks only: getpwnam_r() knows the
- * users "eotpbench0" ... "eotpbench99999" (uid 70000 + N, home /nonexistent)
- * without touching /etc/passwd, so that 100 concurrent logins can use 100
- * different users (one state record and one mock 3004 slot each).  Every
- * other name goes to the real getpwnam_r().
+ * fakepw.so - LD_PRELOAD for the benchmarks and tests: getpwnam_r() knows
+ * the users "eotpbench0" ... "eotpbench99999" (uid 70000 + N, home
+ * /nonexistent) without touching /etc/passwd, so that 100 concurrent
+ * logins can use 100 different users (one state record and one mock 3004
+ * slot each).  Like a directory that ignores case (SSSD, winbind), it
+ * also finds "EOTPBench7" and answers with the account's own name,
+ * "eotpbench7".  Every other name goes to the real getpwnam_r().
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef int (*getpwnam_r_fn)(const char *, struct passwd *, char *, size_t,
                              struct passwd **);
@@ -41,7 +44,8 @@ static int fake(const char *name, struct passwd *pw, char *buf, size_t len,
         return ERANGE;
     }
     memset(pw, 0, sizeof(*pw));
-    memcpy(buf, name, nlen + 1);
+    memcpy(buf, PREFIX, strlen(PREFIX));
+    memcpy(buf + strlen(PREFIX), digits, strlen(digits) + 1);
     pw->pw_name = buf;
     buf += nlen + 1;
     memcpy(buf, "x", 2);
@@ -64,7 +68,7 @@ int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
 {
     static getpwnam_r_fn real;
 
-    if (strncmp(name, PREFIX, strlen(PREFIX)) == 0) {
+    if (strncasecmp(name, PREFIX, strlen(PREFIX)) == 0) {
         int r = fake(name, pw, buf, len, res);
 
         if (r >= 0) {

@@ -6,6 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/mock/mockenv.sh"
+. "$TESTS_DIR/san_env.sh"
 t_setup
 t_on_exit mock_stop
 mock_start "$T/mock" >/dev/null || { t_fail "mock starts"; t_summary; exit 1; }
@@ -62,6 +63,28 @@ fresh "exempt_groups=no-such-group-eotp, games"
 login daemon +6581234567 -- @code
 assert_eq "an unknown exempt group exempts nobody" PAM_SUCCESS "$RES"
 assert_match "the code was required" 'result=success user=daemon' "$OUT"
+
+# ---- the account's own name -------------------------------------------------------
+# A directory that ignores case (SSSD, winbind) finds "EOTPBench7" for the
+# account eotpbench7 (tests/bench/fakepw.so stands in for one).  The user
+# map, the state and the limits must see that one account, whatever case
+# was typed; with unmapped = ignore another spelling must not skip the code.
+printf 'eotpbench7:+6590007777\n' >>"$T/users"
+LOGIN_WRAP=(env "LD_PRELOAD=$(san_preload)${SAN:+:}$BUILD/tests/fakepw.so")
+fresh unmapped=ignore
+login eotpbench7 +6590007777 -- @code
+assert_eq "canonical name: the account itself logs in with its code" PAM_SUCCESS "$RES"
+login EOTPBench7 +6590007777 -- @wrong @wrong @wrong
+assert_eq "another case of the name, unmapped = ignore: the code is still asked" PAM_MAXTRIES "$RES"
+assert_match "another case of the name: the code went to the account's destination" \
+    'PROMPT: Code sent by SMS to \+65\*{6}77' "$OUT"
+fresh lockout=2/900
+login EOTPBench7 +6590007777 -- @wrong @wrong @wrong
+login eotpbench7 +6590007777 -- @code
+assert_eq "another case of the name shares the account's lockout" PAM_AUTH_ERR "$RES"
+assert_match "the lockout is the account's" 'reason=locked' "$OUT"
+LOGIN_WRAP=()
+sed -i '/^eotpbench7:/d' "$T/users"
 
 # ---- networks ----------------------------------------------------------------
 
