@@ -259,7 +259,13 @@ static int limited(struct flow *f, const char *which,
     return EOTP_E_RATE_LIMIT;
 }
 
-static int locked_out(struct flow *f, long wait, bool before_send)
+/* What locked_out() logs: when the lockout was met. */
+#define LOCKED_BEFORE_SEND "locked out after wrong codes, nothing sent"
+#define LOCKED_NOW "lockout reached after wrong codes"
+#define LOCKED_BEFORE_CHECK                                                   \
+    "locked out after wrong codes (other sessions), answer not checked"
+
+static int locked_out(struct flow *f, long wait, const char *when_met)
 {
     const struct eotp_rate *rate = &f->cfg->lockout;
     char when[32];
@@ -272,9 +278,8 @@ static int locked_out(struct flow *f, long wait, bool before_send)
     eotp_log(f->lg, LOG_WARNING,
              "%s user=%s service=%s rhost=%s limit=lockout count=%ld "
              "window=%ld retry_in=%ld",
-             before_send ? "locked out after wrong codes, nothing sent"
-                         : "lockout reached after wrong codes",
-             f->user, f->service, f->rhost, rate->count, rate->seconds, wait);
+             when_met, f->user, f->service, f->rhost, rate->count,
+             rate->seconds, wait);
     (void)snprintf(msg, sizeof(msg), "Too many wrong codes; try again in %s.",
                    eotp_limits_wait_text(wait, when, sizeof(when)));
     say(f->conv, true, msg);
@@ -474,7 +479,7 @@ static int begin(struct flow *f, const struct target *primary)
     }
     wait = eotp_rate_wait(&f->st->wrong, &cfg->lockout, now);
     if (wait > 0) {
-        r = locked_out(f, wait, true);
+        r = locked_out(f, wait, LOCKED_BEFORE_SEND);
         goto out;
     }
     if (cfg->grace_period > 0) {
@@ -544,7 +549,7 @@ static int request_new(struct flow *f, const struct alt *a, char *lead,
     }
     wait = eotp_rate_wait(&f->st->wrong, &f->cfg->lockout, now);
     if (wait > 0) {
-        r = locked_out(f, wait, true);
+        r = locked_out(f, wait, LOCKED_BEFORE_SEND);
     } else {
         r = send_locked(f, &t, now);
     }
@@ -620,6 +625,34 @@ static int wrong_locked(struct flow *f, struct eotp_state_handle *h,
     return EOTP_OK;
 }
 
+/* The lockout in the locked record (0: not locked out). */
+static long lockout_wait_locked(const struct flow *f, long long now)
+{
+    return eotp_rate_on(&f->cfg->lockout)
+               ? eotp_rate_wait(&f->st->wrong, &f->cfg->lockout, now)
+               : 0;
+}
+
+/*
+ * Before an answer is checked: other sessions of the same user may have
+ * reached the lockout since this one began (they share a pending code
+ * after 3004), and each would otherwise still get its guesses.
+ */
+static int not_locked_out(struct flow *f)
+{
+    struct eotp_state_handle h;
+    long long now = (long long)time(NULL);
+    long wait;
+    int r = user_lock(f, &h, now);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    wait = lockout_wait_locked(f, now);
+    eotp_state_unlock(&h);
+    return wait > 0 ? locked_out(f, wait, LOCKED_BEFORE_CHECK) : EOTP_OK;
+}
+
 /* After the service's verdict on a platform code. */
 static int platform_outcome(struct flow *f, bool verified)
 {
@@ -639,7 +672,7 @@ static int platform_outcome(struct flow *f, bool verified)
     }
     r = user_unlock(f, &h, r);
     if (r == EOTP_OK && wait > 0) {
-        r = locked_out(f, wait, false);
+        r = locked_out(f, wait, LOCKED_NOW);
     }
     return r;
 }
@@ -676,6 +709,11 @@ static int local_verify(struct flow *f, const char *answer, bool *verified)
     if (r != EOTP_OK) {
         return r;
     }
+    wait = lockout_wait_locked(f, now);
+    if (wait > 0) {
+        eotp_state_unlock(&h);
+        return locked_out(f, wait, LOCKED_BEFORE_CHECK);
+    }
     c = eotp_state_find_code(f->st, f->code_id);
     if (c == NULL) {
         r = EOTP_E_CODE_EXPIRED; /* expired (pruned), used, or replaced */
@@ -703,7 +741,7 @@ out:
         *verified = false;
     }
     if (r == EOTP_OK && wait > 0) {
-        r = locked_out(f, wait, false);
+        r = locked_out(f, wait, LOCKED_NOW);
     }
     return r;
 }
@@ -851,6 +889,11 @@ static int prompt_loop(struct flow *f)
                 return vr;
             }
         } else {
+            vr = not_locked_out(f);
+            if (vr != EOTP_OK) {
+                eotp_str_wipe_free(answer);
+                return vr;
+            }
             vr = eotp_api_verify(f->api, res->message_id, answer, &verified);
             eotp_str_wipe_free(answer);
             if (vr != EOTP_OK) {

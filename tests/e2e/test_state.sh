@@ -239,6 +239,29 @@ login daemon $PHONE -- @wrong @wrong @code
 assert_eq "wrong, wrong, right: in" PAM_SUCCESS "$RES"
 assert_match "a successful login clears the wrong codes" 'wrong codes: 0 in the last 900 s' "$(cli state show daemon 2>&1)"
 
+# Sessions of one user in parallel share the pending code (3004): one waits
+# at the prompt while another reaches the lockout; the first one's answer,
+# even the right code, is then not checked.
+fresh lockout=2/900
+mockctl config --codes-3004 yes >/dev/null
+printf 'exec %q --confdir %q --service eotp --user daemon --outbox %q --to %q -- @wrong @wrong @wrong >%q 2>&1\n' \
+    "$HARNESS" "$T/pam.d" "$MOCK_OUTBOX" "$PHONE" "$T/other.out" >"$T/other.sh"
+login daemon $PHONE -- "@cmd:sh $T/other.sh" @code
+assert_match "parallel sessions: the other one reached the lockout" \
+    'lockout reached after wrong codes' "$(cat "$T/other.out")"
+assert_eq "parallel sessions: the one at the prompt is refused, right code or not" PAM_AUTH_ERR "$RES"
+assert_match "parallel sessions: its answer was not checked" \
+    'SYSLOG: <4> .*answer not checked user=daemon' "$OUT"
+assert_eq "parallel sessions: two sends (the second answered 3004), the other's two verifications, none for the refused answer" 4 "$(requests_since "$REQ0")"
+fresh code_mode=local lockout=2/900
+mockctl config --codes-3004 yes >/dev/null
+login daemon $PHONE -- "@cmd:sh $T/other.sh" @code
+assert_match "parallel sessions, local code: the other one reached the lockout" \
+    'lockout reached after wrong codes' "$(cat "$T/other.out")"
+assert_eq "parallel sessions, local code: the one at the prompt is refused" PAM_AUTH_ERR "$RES"
+assert_match "parallel sessions, local code: its answer was not checked" \
+    'SYSLOG: <4> .*answer not checked user=daemon' "$OUT"
+
 # Durability: records are replaced atomically (temp file + rename); only
 # the save that records a wrong code is fsync'ed, so a lockout survives a
 # power failure while a successful login costs no disk flush.
