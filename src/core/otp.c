@@ -265,6 +265,12 @@ static int limited(struct flow *f, const char *which,
 #define LOCKED_BEFORE_CHECK                                                   \
     "locked out after wrong codes (other sessions), answer not checked"
 
+/* Seconds until the user's lockout ends, in the locked record (0: none). */
+static long lockout_wait_locked(const struct flow *f, long long now)
+{
+    return eotp_rate_wait(&f->st->wrong, &f->cfg->lockout, now);
+}
+
 static int locked_out(struct flow *f, long wait, const char *when_met)
 {
     const struct eotp_rate *rate = &f->cfg->lockout;
@@ -477,7 +483,7 @@ static int begin(struct flow *f, const struct target *primary)
     if (r != EOTP_OK) {
         return r;
     }
-    wait = eotp_rate_wait(&f->st->wrong, &cfg->lockout, now);
+    wait = lockout_wait_locked(f, now);
     if (wait > 0) {
         r = locked_out(f, wait, LOCKED_BEFORE_SEND);
         goto out;
@@ -547,7 +553,7 @@ static int request_new(struct flow *f, const struct alt *a, char *lead,
     if (r != EOTP_OK) {
         return r;
     }
-    wait = eotp_rate_wait(&f->st->wrong, &f->cfg->lockout, now);
+    wait = lockout_wait_locked(f, now);
     if (wait > 0) {
         r = locked_out(f, wait, LOCKED_BEFORE_SEND);
     } else {
@@ -620,17 +626,9 @@ static int wrong_locked(struct flow *f, struct eotp_state_handle *h,
     *wait = 0;
     if (eotp_rate_on(&f->cfg->lockout)) {
         eotp_events_add(&f->st->wrong, now);
-        *wait = eotp_rate_wait(&f->st->wrong, &f->cfg->lockout, now);
+        *wait = lockout_wait_locked(f, now);
     }
     return EOTP_OK;
-}
-
-/* The lockout in the locked record (0: not locked out). */
-static long lockout_wait_locked(const struct flow *f, long long now)
-{
-    return eotp_rate_on(&f->cfg->lockout)
-               ? eotp_rate_wait(&f->st->wrong, &f->cfg->lockout, now)
-               : 0;
 }
 
 /*
