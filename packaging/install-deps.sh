@@ -10,7 +10,9 @@ python3 openssl
 slapd ldap-utils
 openssh-server openssh-client sudo login util-linux expect strace
 mandoc clang libclang-rt-14-dev valgrind cppcheck clang-tidy clang-format
-dpkg-dev debhelper fakeroot lintian rpm"
+dpkg-dev debhelper fakeroot lintian rpm rpmlint
+libhiredis-dev redis-server redis-sentinel libmicrohttpd-dev libsmpp34-dev
+selinux-policy-dev checkpolicy"
 
 if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
