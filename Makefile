@@ -271,7 +271,7 @@ lint:
 lint-flags:
 	@printf '%s\n' '$(filter-out -MMD -MP,$(ALL_CFLAGS))'
 
-# Figures, not tests (README, "Performance").
+# Figures, not tests (docs/benchmarks.md).
 bench-programs: $(PROGRAMS) $(HARNESS) $(CURLFLOOR) \
                 $(BUILD)/tests/floor_module.so \
                 $(BUILD)/tests/bench_login $(BUILD)/tests/bench_lookup \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: the figures of README.md, "Performance" (issue 7).  Not a test and not
+# make bench: the figures of docs/benchmarks.md (issue 7).  Not a test and not
 # part of make check: it prints one table line per figure, with its target
 # and whether it was met, and writes them to $BUILD/bench-summary.txt.
 #

@@ -7,7 +7,9 @@
 #   - every row of the outcome table in src/core/err.c (reason word, PAM
 #     code, governed by failmode or not) is in pam_engagelab_otp(8);
 #   - every key appears, with its default or an example, in the sample
-#     config conf/pam_engagelab_otp.conf ("#KEY = ...").
+#     config conf/pam_engagelab_otp.conf ("#KEY = ...");
+#   - every reason word of err.c is named in the README's guide to logs
+#     and alerts, so an operator's alert rules can cover all of them.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/e2e/clients.sh"
@@ -95,5 +97,14 @@ while read -r reason pam service; do
     grep -Eq "$want" "$MAN8" || bad="$bad $reason:$pam:$service"
 done <"$T/outcomes"
 assert_eq "every outcome of err.c is in pam_engagelab_otp(8) with its PAM code and failmode" "" "$bad"
+
+# The README's "Logs and alerts" section, up to the next "###" heading.
+sed -n '/^### [0-9]*\.* *Logs and alerts/,/^###* [^L]/p' "$TOP_DIR/README.md" >"$T/alerts"
+unnamed=
+while read -r reason _; do
+    grep -Eq "(\`|reason=)$reason\`" "$T/alerts" || unnamed="$unnamed $reason"
+done <"$T/outcomes"
+assert_match "the README has a section on logs and alerts" 'BYPASSED' "$(cat "$T/alerts")"
+assert_eq "every reason word of err.c is in the README's logs and alerts section" "" "$unnamed"
 
 t_summary

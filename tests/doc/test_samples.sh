@@ -6,7 +6,10 @@
 #     the mock;
 #   - the sample user map has no line the module would call malformed;
 #   - conf/sshd_config-otp.conf is accepted by "sshd -t";
-#   - conf/sudoers-otp is accepted by "visudo -c".
+#   - conf/sudoers-otp is accepted by "visudo -c";
+#   - the README starts with the two commands "make demo" and "make
+#     check" (targets of the Makefile), every file of the repository it
+#     names exists, and every docs/ page it links to exists.
 # (The PAM stack samples in conf/pam/ are run for real by the sshd, sudo
 # and console suites in tests/e2e.)  Nothing is written outside $T.
 set -u
@@ -105,5 +108,32 @@ if out=$(visudo -cf "$TOP_DIR/conf/sudoers-otp" 2>&1); then
 else
     t_fail "visudo -c accepts conf/sudoers-otp" "$out"
 fi
+
+# README: its first code block is exactly the two commands, each a
+# target of the Makefile; the files and pages it names exist.
+README="$TOP_DIR/README.md"
+first=$(awk '/^```/ { if (open) exit; open = 1; next } open' "$README" |
+    sed 's/[[:space:]]*#.*$//')
+assert_eq "README starts with make demo and make check" \
+    "$(printf 'make demo\nmake check')" "$first"
+for target in demo check; do
+    if grep -Eq "^$target:" "$TOP_DIR/Makefile"; then
+        t_ok "make $target is a Makefile target"
+    else
+        t_fail "make $target is a Makefile target"
+    fi
+done
+at=$(grep -n -m 1 '^```' "$README" | cut -d: -f1)
+if [ -n "$at" ] && [ "$at" -le 5 ]; then
+    t_ok "the two commands come first (line $at)"
+else
+    t_fail "the two commands come first" "first code block at line '$at'"
+fi
+missing=
+for f in $(grep -oE '(\(|`)(docs|conf|tests|packaging)/[A-Za-z0-9_./-]+' "$README" |
+    sed 's/^[(`]//; s/[.]$//' | sort -u); do
+    [ -e "$TOP_DIR/$f" ] || missing="$missing $f"
+done
+assert_eq "every file and page the README names exists" "" "$missing"
 
 t_summary
