@@ -56,8 +56,8 @@ static const char *const usage_lines[] = {
     "  --offline           skip the checks that need the network",
     "  --json              print one JSON document: {\"checks\": [{\"name\",",
     "                      \"status\", \"message\", \"fix\"}, ...], ...}",
-    "  --pam-dir DIR       read the PAM stacks from DIR (default " DEFAULT_PAM_DIR
-    ")",
+    "  --pam-dir DIR       read the PAM stacks from DIR "
+    "(default " DEFAULT_PAM_DIR ")",
     "  --sshd-config FILE  read sshd's settings from FILE (default: the",
     "                      output of 'sshd -T' when sshd is installed)",
     "  -h, --help          show this help",
@@ -94,8 +94,8 @@ void eotp_doctor_report(struct eotp_doctor *d, const char *name, int status,
     if (!d->json) {
         (void)fputs(status_tags[status], stdout);
         (void)fputs(msg, stdout);
-        if (fix != NULL && (status == EOTP_DOC_WARN || status ==
-                                                           EOTP_DOC_FAIL)) {
+        if (fix != NULL &&
+            (status == EOTP_DOC_WARN || status == EOTP_DOC_FAIL)) {
             (void)fputs(": ", stdout);
             (void)fputs(fix, stdout);
         }
@@ -357,11 +357,11 @@ static int print_json(const struct eotp_doctor *d, int exit_code,
         }
         cJSON_AddItemToArray(arr, o);
         if (cJSON_AddStringToObject(o, "name", res->name) == NULL ||
-            cJSON_AddStringToObject(o, "status",
-                                    status_names[res->status]) == NULL ||
+            cJSON_AddStringToObject(o, "status", status_names[res->status]) ==
+                NULL ||
             cJSON_AddStringToObject(o, "message", res->message) == NULL ||
-            (res->fix != NULL &&
-             (res->status == EOTP_DOC_WARN || res->status == EOTP_DOC_FAIL)
+            (res->fix != NULL && (res->status == EOTP_DOC_WARN ||
+                                  res->status == EOTP_DOC_FAIL)
                  ? cJSON_AddStringToObject(o, "fix", res->fix)
                  : cJSON_AddNullToObject(o, "fix")) == NULL) {
             goto out;
@@ -449,9 +449,7 @@ int eotp_cmd_doctor(int argc, char **argv, const struct eotp_global *g)
     for (size_t i = 0; i < d.nres; i++) {
         counts[d.res[i].status]++;
     }
-    if (d.nomem) {
-        code = EOTP_EXIT_CONFIG;
-    } else if (d.cfg_broken) {
+    if (d.nomem || d.cfg_broken) {
         code = EOTP_EXIT_CONFIG;
     } else if (counts[EOTP_DOC_FAIL] > 0) {
         code = EOTP_EXIT_NO;

@@ -42,14 +42,10 @@ static const struct eotp_tpl_info *find_tpl(const struct eotp_doctor *d,
 static const char *type_text(long t)
 {
     static const char *const names[8] = {
-        "nothing",
-        "digits",
-        "lowercase letters",
-        "digits and lowercase letters",
-        "uppercase letters",
-        "digits and uppercase letters",
-        "letters",
-        "digits and letters",
+        "nothing",           "digits",
+        "lowercase letters", "digits and lowercase letters",
+        "uppercase letters", "digits and uppercase letters",
+        "letters",           "digits and letters",
     };
 
     return t >= 0 && t <= 7 ? names[t] : "unknown characters";
@@ -120,8 +116,8 @@ void eotp_doc_check_api(struct eotp_doctor *d)
     r = eotp_api_new(cfg, cfg->deadline * 1000, &api);
     if (r != EOTP_OK) {
         eotp_doctor_report(d, "tls", EOTP_DOC_FAIL,
-                           "check api_url, ca_file and proxy",
-                           "TLS to %s: %s", url, eotp_strerror(r));
+                           "check api_url, ca_file and proxy", "TLS to %s: %s",
+                           url, eotp_strerror(r));
         return;
     }
     r = eotp_tpl_list(api, &d->tpls, NULL);

@@ -161,8 +161,9 @@ void eotp_doc_check_user_map(struct eotp_doctor *d)
             bad == 1 ? "" : "s", list[0] != '\0' ? " (line " : "", list,
             list[0] != '\0' ? ")" : "");
     } else {
-        eotp_doctor_report(d, name, EOTP_DOC_OK, NULL, "user map %s (%lu user%s)",
-                           safe, lines, lines == 1 ? "" : "s");
+        eotp_doctor_report(d, name, EOTP_DOC_OK, NULL,
+                           "user map %s (%lu user%s)", safe, lines,
+                           lines == 1 ? "" : "s");
     }
     /* The map holds every administrator's phone number. */
     if (stat(cfg->user_map, &st) == 0 && (st.st_mode & S_IROTH) != 0) {
@@ -236,8 +237,7 @@ void eotp_doc_check_groups(struct eotp_doctor *d)
                            n == 1 ? "" : "s", missing);
     }
     if (!any) {
-        eotp_doctor_report(d, name, EOTP_DOC_OK, NULL,
-                           "groups (%s)",
+        eotp_doctor_report(d, name, EOTP_DOC_OK, NULL, "groups (%s)",
                            d->cfg.only_groups == NULL &&
                                    d->cfg.exempt_groups == NULL
                                ? "only_groups and exempt_groups not set"
@@ -315,7 +315,8 @@ static void check_one_ca(struct eotp_doctor *d, const char *key,
         eotp_doctor_report(d, key, EOTP_DOC_FAIL, fix,
                            "%s %s: no PEM certificate in it", key, safe);
     } else if (valid == 0) {
-        eotp_doctor_report(d, key, EOTP_DOC_FAIL, "install a current CA bundle",
+        eotp_doctor_report(d, key, EOTP_DOC_FAIL,
+                           "install a current CA bundle",
                            "%s %s: every certificate in it is expired or not "
                            "yet valid",
                            key, safe);

@@ -195,6 +195,7 @@ static void read_stack(const char *dir, const char *file, const char *only,
     if (fd < 0) {
         return;
     }
+    logical[0] = '\0';
     f = fdopen(fd, "r");
     if (f == NULL) {
         (void)close(fd);
@@ -246,8 +247,9 @@ static int parse_action(const char *v)
     static const struct {
         const char *name;
         int act;
-    } names[] = {{"ignore", ACT_IGNORE}, {"ok", ACT_OK},   {"done", ACT_DONE},
-                 {"bad", ACT_BAD},       {"die", ACT_DIE}, {"reset", ACT_RESET}};
+    } names[] = {{"ignore", ACT_IGNORE}, {"ok", ACT_OK},
+                 {"done", ACT_DONE},     {"bad", ACT_BAD},
+                 {"die", ACT_DIE},       {"reset", ACT_RESET}};
     long n = 0;
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -330,17 +332,30 @@ static bool is_ours(const struct pline *l)
 /* What a module other than ours returns in the scenario. */
 static enum result other_result(const struct pline *l, bool others_succeed)
 {
-    static const char *const always_ok[] = {
-        "pam_permit.so",   "pam_succeed_if.so", "pam_localuser.so",
-        "pam_listfile.so", "pam_shells.so",     "pam_securetty.so",
-        NULL};
-    static const char *const ignores[] = {
-        "pam_env.so",      "pam_faildelay.so", "pam_group.so",
-        "pam_nologin.so",  "pam_warn.so",      "pam_echo.so",
-        "pam_mail.so",     "pam_motd.so",      "pam_keyinit.so",
-        "pam_limits.so",   "pam_umask.so",     "pam_loginuid.so",
-        "pam_systemd.so",  "pam_lastlog.so",   "pam_gnome_keyring.so",
-        "pam_mkhomedir.so", NULL};
+    static const char *const always_ok[] = {"pam_permit.so",
+                                            "pam_succeed_if.so",
+                                            "pam_localuser.so",
+                                            "pam_listfile.so",
+                                            "pam_shells.so",
+                                            "pam_securetty.so",
+                                            NULL};
+    static const char *const ignores[] = {"pam_env.so",
+                                          "pam_faildelay.so",
+                                          "pam_group.so",
+                                          "pam_nologin.so",
+                                          "pam_warn.so",
+                                          "pam_echo.so",
+                                          "pam_mail.so",
+                                          "pam_motd.so",
+                                          "pam_keyinit.so",
+                                          "pam_limits.so",
+                                          "pam_umask.so",
+                                          "pam_loginuid.so",
+                                          "pam_systemd.so",
+                                          "pam_lastlog.so",
+                                          "pam_gnome_keyring.so",
+                                          "pam_mkhomedir.so",
+                                          NULL};
     const char *b = base_name(l->module);
 
     if (in_list(b, always_ok)) {

@@ -274,8 +274,7 @@ static const struct {
 
 static const char *value_hint(const struct key *k)
 {
-    for (size_t i = 0; i < sizeof(value_hints) / sizeof(value_hints[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof(value_hints) / sizeof(value_hints[0]); i++) {
         if (strcmp(value_hints[i].key, k->name) == 0) {
             return value_hints[i].valid;
         }
@@ -291,8 +290,8 @@ static const char *join_names(const char *const *names, char *buf,
 
     buf[0] = '\0';
     for (size_t i = 0; names[i] != NULL; i++) {
-        int n = snprintf(buf + used, buflen - used, "%s%s",
-                         i > 0 ? ", " : "", names[i]);
+        int n = snprintf(buf + used, buflen - used, "%s%s", i > 0 ? ", " : "",
+                         names[i]);
 
         if (n < 0 || (size_t)n >= buflen - used) {
             break;
@@ -309,6 +308,7 @@ static size_t edit_distance(const char *a, const char *b)
     size_t lb = strlen(b);
     size_t d[3][65];
 
+    memset(d, 0, sizeof(d));
     if (la > 64 || lb > 64) {
         return SIZE_MAX;
     }
@@ -349,7 +349,7 @@ static size_t edit_distance(const char *a, const char *b)
  */
 static const char *nearest_key(const char *name)
 {
-    char norm[65];
+    char norm[65] = {0};
     size_t n = 0;
     size_t best = SIZE_MAX;
     size_t limit;
@@ -365,7 +365,7 @@ static const char *nearest_key(const char *name)
     limit = n <= 4 ? 1 : n <= 8 ? 2 : 3;
     for (size_t i = 0; i < NKEYS; i++) {
         size_t dist = edit_distance(norm, keys[i].name);
-        char squeezed[65];
+        char squeezed[65] = {0};
         size_t m = 0;
 
         /* "fail_mode" and "fail-mode" are one edit from failmode. */
@@ -590,9 +590,9 @@ static int set_key(struct eotp_cfg *cfg, const struct key *k,
         }
         if ((k->names != NULL && enum_index(k->names, value) < 0) ||
             (k->check != NULL && !k->check(value))) {
-            const char *hint =
-                k->names != NULL ? join_names(k->names, valid, sizeof(valid))
-                                 : value_hint(k);
+            const char *hint = k->names != NULL
+                                   ? join_names(k->names, valid, sizeof(valid))
+                                   : value_hint(k);
 
             eotp_log(lg, LOG_ERR, "config: bad value for %s at %s%s%s%s",
                      k->name, where, hint != NULL ? " (valid: " : "",

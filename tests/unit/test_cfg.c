@@ -3,11 +3,11 @@
  * symlinks, size, unknown keys, bad values, module arguments, secrets.
  * Runs as root (the files must be root-owned to be trusted).
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -104,13 +104,11 @@ static void test_defaults_and_good_file(void **state)
     for (size_t i = 0; i < eotp_cfg_key_count(); i++) {
         if (strcmp(eotp_cfg_key_name(i), "dev_secret") == 0) {
             assert_true(eotp_cfg_key_is_secret(i));
-            assert_string_equal(eotp_cfg_key_format(&cfg, i, buf,
-                                                    sizeof(buf)),
+            assert_string_equal(eotp_cfg_key_format(&cfg, i, buf, sizeof(buf)),
                                 "<redacted>");
         }
         if (strcmp(eotp_cfg_key_name(i), "send_limit") == 0) {
-            assert_string_equal(eotp_cfg_key_format(&cfg, i, buf,
-                                                    sizeof(buf)),
+            assert_string_equal(eotp_cfg_key_format(&cfg, i, buf, sizeof(buf)),
                                 "5/900");
         }
     }
@@ -303,8 +301,7 @@ static void test_comments(void **state)
     assert_int_equal(cfg.failmode, EOTP_FAIL_OPEN);
     eotp_cfg_free(&cfg);
     /* A value that is only a comment is empty. */
-    assert_int_equal(load(GOOD "proxy = # none\n", 0600, &cfg),
-                     EOTP_E_CONFIG);
+    assert_int_equal(load(GOOD "proxy = # none\n", 0600, &cfg), EOTP_E_CONFIG);
     assert_non_null(strstr(logbuf, "empty or unprintable value"));
     eotp_cfg_free(&cfg);
 }
@@ -316,13 +313,13 @@ static void test_all_problems(void **state)
 
     (void)state;
     assert_int_equal(load("api_url = https://127.0.0.1:8443\n" /* 1 */
-                          "fail_mode = open\n"                  /* 2 */
-                          "timeout = 0\n"                       /* 3 */
-                          "no equals sign\n"                    /* 4 */
-                          "unmapped = allow\n"                  /* 5 */
-                          "unmapped = deny\n"                   /* 6 */
-                          "user_sources = map, nis\n"           /* 7 */
-                          "max_attempts = 3\n",                 /* 8 */
+                          "fail_mode = open\n"                 /* 2 */
+                          "timeout = 0\n"                      /* 3 */
+                          "no equals sign\n"                   /* 4 */
+                          "unmapped = allow\n"                 /* 5 */
+                          "unmapped = deny\n"                  /* 6 */
+                          "user_sources = map, nis\n"          /* 7 */
+                          "max_attempts = 3\n",                /* 8 */
                           0600, &cfg),
                      EOTP_E_CONFIG);
     assert_non_null(strstr(logbuf, "c.conf:2 key=fail_mode"));
@@ -379,8 +376,7 @@ static void test_suggestions(void **state)
         assert_non_null(strstr(logbuf, "unknown key at"));
         if (cases[i].want != NULL) {
             if (strstr(logbuf, cases[i].want) == NULL) {
-                fail_msg("case %zu: no '%s' in: %s", i, cases[i].want,
-                         logbuf);
+                fail_msg("case %zu: no '%s' in: %s", i, cases[i].want, logbuf);
             }
         } else {
             assert_null(strstr(logbuf, "did you mean"));
