@@ -32,8 +32,8 @@
  *    pam_limits, pam_umask, pam_loginuid, pam_systemd, pam_lastlog,
  *    pam_gnome_keyring and pam_mkhomedir return PAM_IGNORE.
  *
- * For the service "sshd", sshd's settings (from --sshd-config, or
- * "sshd -T") give: WARN for UsePAM no; WARN for
+ * For the service "sshd", sshd's settings (from --sshd-config, else
+ * "sshd -T", else /etc/ssh/sshd_config with its Includes) give: WARN for UsePAM no; WARN for
  * KbdInteractiveAuthentication no (the code prompt is never shown);
  * WARN for PasswordAuthentication yes when AuthenticationMethods allows
  * the password method, saying whether the stack lets that password
@@ -46,6 +46,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@
 #define MAX_DEPTH 8
 #define MAX_ARGS 32
 #define SSHD_PATH "/usr/sbin/sshd"
+#define SSHD_CONFIG "/etc/ssh/sshd_config"
 
 struct pline {
     char type[32]; /* auth, account, password, session */
@@ -434,6 +436,7 @@ struct sshd_settings {
     bool password;
     char authmethods[512];
     bool have_usepam, have_kbdint, have_password, have_authmethods;
+    bool stopped; /* a Match block was reached */
 };
 
 static void sshd_set(struct sshd_settings *s, const char *key,
@@ -460,16 +463,20 @@ static void sshd_set(struct sshd_settings *s, const char *key,
     }
 }
 
+static void sshd_parse_file(struct sshd_settings *s, const char *path,
+                            int depth);
+
 /*
  * sshd_config text: "Keyword value" or "Keyword=value", the first value
- * wins (as in sshd), reading stops at the first Match block; Include is
- * not followed.  Also reads "sshd -T" output (lowercase keywords).
+ * wins (as in sshd); Include is followed (relative to /etc/ssh, glob
+ * patterns, 4 levels deep); reading stops at the first Match block.
+ * Also reads "sshd -T" output (lowercase keywords, no Include).
  */
-static void sshd_parse(struct sshd_settings *s, char *text)
+static void sshd_parse(struct sshd_settings *s, char *text, int depth)
 {
     char *line = text;
 
-    while (line != NULL && *line != '\0') {
+    while (line != NULL && *line != '\0' && !s->stopped) {
         char *next = strchr(line, '\n');
         char key[64];
         size_t n = 0;
@@ -495,12 +502,65 @@ static void sshd_parse(struct sshd_settings *s, char *text)
         }
         if (key[0] != '\0' && key[0] != '#') {
             if (strcasecmp(key, "match") == 0) {
+                s->stopped = true;
                 break;
             }
-            sshd_set(s, key, p);
+            if (strcasecmp(key, "include") == 0) {
+                char pat[1024];
+
+                while (*p != '\0') {
+                    glob_t gl;
+                    char rel[1100];
+                    const char *g = pat;
+
+                    p = next_token(p, pat, sizeof(pat));
+                    if (pat[0] == '\0') {
+                        break;
+                    }
+                    if (pat[0] != '/') {
+                        (void)snprintf(rel, sizeof(rel), "/etc/ssh/%s", pat);
+                        g = rel;
+                    }
+                    if (glob(g, 0, NULL, &gl) == 0) {
+                        for (size_t i = 0; i < gl.gl_pathc; i++) {
+                            sshd_parse_file(s, gl.gl_pathv[i], depth + 1);
+                        }
+                        globfree(&gl);
+                    }
+                }
+            } else {
+                sshd_set(s, key, p);
+            }
         }
         line = next;
     }
+}
+
+static void sshd_parse_file(struct sshd_settings *s, const char *path,
+                            int depth)
+{
+    FILE *f;
+    char *text;
+    size_t n;
+
+    if (depth > 4) {
+        return;
+    }
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return;
+    }
+    text = malloc(256 * 1024 + 1);
+    if (text != NULL) {
+        n = fread(text, 1, 256 * 1024, f);
+        text[n] = '\0';
+        sshd_parse(s, text, depth);
+        free(text);
+        if (depth == 0) {
+            s->read = true;
+        }
+    }
+    (void)fclose(f);
 }
 
 /* Output of "sshd -T" (at most max bytes) into *out; 0 on success. */
@@ -568,39 +628,25 @@ static int run_sshd_t(char **out, size_t max)
 static void sshd_read(const struct eotp_doctor *d, struct sshd_settings *s)
 {
     char *text = NULL;
-    char safe[EOTP_FIELD_MAX];
+    const char *file = d->sshd_config;
 
     memset(s, 0, sizeof(*s));
     s->usepam = false; /* sshd's built-in defaults */
     s->kbdint = true;
     s->password = true;
     (void)snprintf(s->authmethods, sizeof(s->authmethods), "any");
-    if (d->sshd_config != NULL) {
-        FILE *f = fopen(d->sshd_config, "re");
-        size_t n;
-
-        if (f == NULL) {
-            return;
-        }
-        text = malloc(256 * 1024 + 1);
-        if (text == NULL) {
-            (void)fclose(f);
-            return;
-        }
-        n = fread(text, 1, 256 * 1024, f);
-        text[n] = '\0';
-        (void)fclose(f);
-        eotp_sanitize(safe, sizeof(safe), d->sshd_config, false);
-        (void)snprintf(s->source, sizeof(s->source), "%s", safe);
-    } else {
-        if (run_sshd_t(&text, 256 * 1024) != 0) {
-            return;
-        }
+    if (file == NULL && run_sshd_t(&text, 256 * 1024) == 0) {
         (void)snprintf(s->source, sizeof(s->source), "sshd -T");
+        sshd_parse(s, text, 0);
+        free(text);
+        s->read = true;
+        return;
     }
-    sshd_parse(s, text);
-    free(text);
-    s->read = true;
+    if (file == NULL) {
+        file = SSHD_CONFIG; /* sshd -T failed (no host keys, ...) */
+    }
+    eotp_sanitize(s->source, sizeof(s->source), file, false);
+    sshd_parse_file(s, file, 0);
 }
 
 /* Does every list of AuthenticationMethods name publickey? */
@@ -765,8 +811,7 @@ static void check_sshd(struct eotp_doctor *d, const struct sshd_settings *s,
         eotp_doctor_report(d, "sshd", EOTP_DOC_SKIP, NULL,
                            "sshd settings: not checked (%s could not be "
                            "read; give --sshd-config FILE)",
-                           d->sshd_config != NULL ? d->sshd_config
-                                                  : "'sshd -T'");
+                           s->source);
         return;
     }
     if (!s->usepam) {

@@ -299,6 +299,10 @@ stack sshd "auth required $M" "auth required pam_permit.so"
 doc --conf "$T/conf-ign" --pam "$P" --sshd "$T/sshd-am" --offline
 expect "sshd: AuthenticationMethods without password: no password warning" 0 "^OK  sshd \("
 expect "sshd: publickey in every AuthenticationMethods list: PAM_IGNORE is not flagged" 0 "^OK  PAM stack sshd"
+mkdir -p "$T/sshd.d"; printf 'PasswordAuthentication no\n' >"$T/sshd.d/10.conf"
+printf 'Include %s/sshd.d/*.conf\nUsePAM yes\nKbdInteractiveAuthentication yes\nPasswordAuthentication yes\nMatch User x\n  UsePAM no\n' "$T" >"$T/sshd-inc"
+doc --pam "$P" --sshd "$T/sshd-inc" --offline
+expect "sshd: Include followed (the first value wins), Match blocks ignored" 0 "^OK  sshd \(.*sshd-inc\): UsePAM yes"
 doc --conf "$T/conf-ign" --pam "$P" --sshd "$T/sshd-pw" --offline
 expect "sshd: without publickey first, PAM_IGNORE + pam_permit is flagged" 0 "^WARN PAM stack sshd: PAM_IGNORE ends in success"
 
