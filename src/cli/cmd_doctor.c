@@ -322,7 +322,7 @@ static const struct doctor_check checks[] = {
     {"state_dir", false, eotp_doc_check_state_dir},
     {"pam_stack", false, eotp_doc_check_pam_stacks},
     {"directory", true, eotp_doc_check_directory},
-    {"api", true, eotp_doc_check_api},
+    {"tls", true, eotp_doc_check_api}, /* and credentials, template */
     {"code_shape", true, eotp_doc_check_code_shape},
     {"alt_templates", true, eotp_doc_check_alt_templates},
 };

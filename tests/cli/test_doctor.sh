@@ -98,7 +98,7 @@ n_before=$(mock_request_count /v1/template-configs)
 doc --offline --json
 assert_eq "--offline, all well: exit 0" 0 "$RC"
 assert_eq "--offline: network checks skipped, the others ok" "True" \
-    "$(jq_py 'd["offline"] and sorted(c["name"] for c in d["checks"] if c["status"] == "skip") == ["alt_templates", "api", "code_shape", "directory"] and d["fail"] == 0 and d["warn"] == 0')"
+    "$(jq_py 'd["offline"] and sorted(c["name"] for c in d["checks"] if c["status"] == "skip") == ["alt_templates", "code_shape", "directory", "tls"] and d["fail"] == 0 and d["warn"] == 0')"
 assert_eq "--offline: no API call" "$n_before" "$(mock_request_count /v1/template-configs)"
 
 doc --offline --bogus
