@@ -68,6 +68,9 @@ bool eotp_doctor_needs(struct eotp_doctor *d, const char *name,
 /* Is name one of the sources in user_sources (default: the map)? */
 bool eotp_doctor_source_used(const struct eotp_cfg *cfg, const char *name);
 
+/* Unknown groups of list (may be NULL) into out ("a, b"); how many. */
+size_t eotp_doc_unknown_groups(const char *list, char *out, size_t outlen);
+
 /* The checks (doctor_checks.c, doctor_api.c, doctor_pam.c). */
 void eotp_doc_check_user_map(struct eotp_doctor *d);
 void eotp_doc_check_groups(struct eotp_doctor *d);

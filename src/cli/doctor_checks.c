@@ -177,8 +177,7 @@ void eotp_doc_check_user_map(struct eotp_doctor *d)
 
 /* ---- groups -------------------------------------------------------------- */
 
-/* Unknown groups of list into out ("a, b"); returns how many. */
-static size_t unknown_groups(const char *list, char *out, size_t outlen)
+size_t eotp_doc_unknown_groups(const char *list, char *out, size_t outlen)
 {
     const char *cur = list;
     char gname[257];
@@ -217,7 +216,7 @@ void eotp_doc_check_groups(struct eotp_doctor *d)
     if (!eotp_doctor_needs(d, name, "only_groups exempt_groups")) {
         return;
     }
-    n = unknown_groups(d->cfg.only_groups, missing, sizeof(missing));
+    n = eotp_doc_unknown_groups(d->cfg.only_groups, missing, sizeof(missing));
     if (n > 0) {
         any = true;
         eotp_doctor_report(d, name, EOTP_DOC_FAIL,
@@ -226,7 +225,8 @@ void eotp_doc_check_groups(struct eotp_doctor *d)
                            "only_groups names unknown group%s: %s",
                            n == 1 ? "" : "s", missing);
     }
-    n = unknown_groups(d->cfg.exempt_groups, missing, sizeof(missing));
+    n = eotp_doc_unknown_groups(d->cfg.exempt_groups, missing,
+                                sizeof(missing));
     if (n > 0) {
         any = true;
         eotp_doctor_report(d, name, EOTP_DOC_FAIL,

@@ -770,7 +770,27 @@ static bool check_args(struct eotp_doctor *d, const char *svc,
     }
     r = eotp_cfg_apply_args(&c, argc, argv, &lg);
     if (r == EOTP_OK) {
+        char m1[256];
+        char m2[256];
+        char missing[520];
+        size_t n1 = eotp_doc_unknown_groups(c.only_groups, m1, sizeof(m1));
+        size_t n2 = eotp_doc_unknown_groups(c.exempt_groups, m2, sizeof(m2));
+
         ignore_reasons(&c, reasons, rlen);
+        (void)snprintf(missing, sizeof(missing), "%s%s%s", m1,
+                       n1 > 0 && n2 > 0 ? ", " : "", m2);
+        if (n1 + n2 > 0) {
+            char fix[160];
+
+            (void)snprintf(fix, sizeof(fix),
+                           "create the group or correct the name at %s",
+                           l->where);
+            eotp_doctor_report(d, "pam_stack", EOTP_DOC_FAIL, fix,
+                               "PAM stack %s: the module's arguments at %s "
+                               "name unknown groups: %s",
+                               svc, l->where, missing);
+            r = EOTP_E_NOT_FOUND;
+        }
         for (int i = 0; i < argc; i++) {
             if (strncmp(argv[i], "conf=", 5) == 0 &&
                 strcmp(argv[i] + 5, d->g->config) != 0 &&
@@ -785,6 +805,9 @@ static bool check_args(struct eotp_doctor *d, const char *svc,
         }
     }
     eotp_cfg_free(&c);
+    if (r == EOTP_E_NOT_FOUND) {
+        return false; /* reported above */
+    }
     if (r != EOTP_OK) {
         char fix[160];
 

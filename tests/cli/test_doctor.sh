@@ -273,6 +273,26 @@ for s in common-auth login su sudo; do
     expect "stack $s through includes: module found at common-auth:3" 0 "^OK  PAM stack $s: the module at common-auth:3 \(required\)"
 done
 
+# The shipped sample stacks, with Debian's common-auth after
+# "pam-auth-update --enable engagelab-otp" (Auth-Type: Additional).
+newdir
+stack common-auth "auth [success=1 default=ignore] pam_unix.so nullok" \
+    "auth requisite pam_deny.so" "auth required pam_permit.so" \
+    "auth required pam_engagelab_otp.so"
+cp "$TOP_DIR/conf/pam/sshd-publickey-otp" "$P/sshd"
+cp "$TOP_DIR/conf/pam/sudo" "$P/sudo"
+cp "$TOP_DIR/conf/pam/login" "$P/login"
+doc --pam "$P" --sshd "$TOP_DIR/conf/sshd_config-otp.conf" --offline
+for s in common-auth sshd sudo; do
+    expect "sample stack $s: OK" 1 "^OK  PAM stack $s: .*a wrong code fails the login"
+done
+expect "sample sshd_config: OK" 1 "^OK  sshd \("
+expect "sample login: its break-glass group is checked (argument groups)" 1 \
+    "^FAIL PAM stack login: the module's arguments at login:19 name unknown groups: eotp-breakglass"
+sed -i 's/^#auth   required    pam_permit.so/auth required pam_permit.so/' "$P/sshd"
+doc --conf "$T/conf-ign" --pam "$P" --sshd "$TOP_DIR/conf/sshd_config-otp.conf" --offline
+expect "sample sshd with pam_permit and unmapped = ignore: OK behind publickey" 1 "^OK  PAM stack sshd: the module at sshd:12"
+
 newdir
 doc --pam "$P" --offline
 expect "no stack uses the module: OK" 0 "^OK  PAM stacks: no stack in .* uses pam_engagelab_otp.so"
