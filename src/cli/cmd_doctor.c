@@ -279,8 +279,9 @@ static void check_config(struct eotp_doctor *d)
             return;
         }
     } else {
-        eotp_doctor_report(d, "config_file", EOTP_DOC_FAIL, NULL,
-                           "config file %s: %s", safe, eotp_strerror(r));
+        eotp_doctor_report(d, "config_file", EOTP_DOC_FAIL,
+                           "run with -d for details", "config file %s: %s",
+                           safe, eotp_strerror(r));
         return;
     }
     (void)snprintf(fix, sizeof(fix),

@@ -137,8 +137,8 @@ void eotp_doc_check_user_map(struct eotp_doctor *d)
         return;
     }
     if (r != EOTP_OK) {
-        eotp_doctor_report(d, name, EOTP_DOC_FAIL, NULL, "user map %s: %s",
-                           safe, eotp_strerror(r));
+        eotp_doctor_report(d, name, EOTP_DOC_FAIL, "run with -d for details",
+                           "user map %s: %s", safe, eotp_strerror(r));
         return;
     }
     if (bad > 0) {
@@ -293,7 +293,8 @@ static void check_one_ca(struct eotp_doctor *d, const char *key,
     bio = BIO_new_fd(fd, BIO_CLOSE);
     if (bio == NULL) {
         (void)close(fd);
-        eotp_doctor_report(d, key, EOTP_DOC_FAIL, NULL, "%s %s: %s", key, safe,
+        eotp_doctor_report(d, key, EOTP_DOC_FAIL, "run with -d for details",
+                           "%s %s: %s", key, safe,
                            eotp_strerror(EOTP_E_NOMEM));
         return;
     }
@@ -497,8 +498,8 @@ void eotp_doc_check_directory(struct eotp_doctor *d)
                            core_text(&cap, "bad settings"));
         break;
     default:
-        eotp_doctor_report(d, name, EOTP_DOC_FAIL, NULL, "directory %s: %s",
-                           uri, eotp_strerror(r));
+        eotp_doctor_report(d, name, EOTP_DOC_FAIL, "run with -d for details",
+                           "directory %s: %s", uri, eotp_strerror(r));
         break;
     }
 }
