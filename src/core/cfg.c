@@ -756,6 +756,9 @@ static void strip_comment(char *line)
     }
 }
 
+/* Problems logged per file: a broken file must not flood syslog. */
+#define CFG_MAX_LOGGED 20U
+
 static void first_error(int *ret, int r)
 {
     if (*ret == EOTP_OK && r != EOTP_OK) {
@@ -770,6 +773,7 @@ int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
     char safe_name[EOTP_FIELD_MAX];
     char where[EOTP_FIELD_MAX + 16];
     unsigned int lineno = 0;
+    unsigned int nerr = 0;
     bool seen[NKEYS];
     char *line;
     char *next;
@@ -783,6 +787,8 @@ int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
         return EOTP_E_CONFIG;
     }
     for (line = buf; line != NULL && *line != '\0'; line = next) {
+        /* At most CFG_MAX_LOGGED problems are logged per file. */
+        const struct eotp_logger *ll = nerr < CFG_MAX_LOGGED ? lg : NULL;
         char *eq;
         char *key;
         char *value;
@@ -801,8 +807,9 @@ int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
         strip_comment(line);
         eq = strchr(line, '=');
         if (eq == NULL) {
-            eotp_log(lg, LOG_ERR, "config: expected key = value at %s", where);
+            eotp_log(ll, LOG_ERR, "config: expected key = value at %s", where);
             first_error(&ret, EOTP_E_CONFIG);
+            nerr++;
             continue;
         }
         *eq = '\0';
@@ -811,20 +818,26 @@ int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
         k = find_key(key);
         if (k != NULL) {
             if (seen[k - keys]) {
-                eotp_log(lg, LOG_ERR, "config: key %s given twice at %s",
+                eotp_log(ll, LOG_ERR, "config: key %s given twice at %s",
                          k->name, where);
                 mark_bad(cfg, k);
                 first_error(&ret, EOTP_E_CONFIG);
+                nerr++;
                 continue;
             }
             seen[k - keys] = true;
         }
         /* Every line is checked, so that one run reports every problem. */
-        r = eotp_cfg_set(cfg, key, value, false, where, lg);
+        r = eotp_cfg_set(cfg, key, value, false, where, ll);
         if (r == EOTP_E_NOMEM) {
             return r;
         }
         first_error(&ret, r);
+        nerr += r != EOTP_OK ? 1 : 0;
+    }
+    if (nerr > CFG_MAX_LOGGED) {
+        eotp_log(lg, LOG_ERR, "config: %u more problems in file=%s not shown",
+                 nerr - CFG_MAX_LOGGED, safe_name);
     }
     return ret;
 }

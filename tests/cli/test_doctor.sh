@@ -210,6 +210,15 @@ conf_with "$T/conf-nopem" "ca_file = $T/not-pem"
 doc --conf "$T/conf-nopem" --offline
 expect "ca_file without PEM: FAIL (offline)" 1 "^FAIL ca_file .*not-pem: no PEM certificate"
 
+# ldap_insecure (a key another change adds): runs once the key exists.
+if grep -q '"ldap_insecure"' "$TOP_DIR/src/core/cfg.c"; then
+    conf_with "$T/conf-insecure" "ldap_insecure = yes"
+    doc --conf "$T/conf-insecure" --offline
+    expect "ldap_insecure = yes: WARN" 0 "^WARN ldap_insecure = yes: .*clear text"
+else
+    printf '# skip: ldap_insecure is not a key in this build\n'
+fi
+
 mkdir -p "$T/state-755"; chmod 0755 "$T/state-755"
 conf_with "$T/conf-state" "state_dir = $T/state-755"
 doc --conf "$T/conf-state" --offline

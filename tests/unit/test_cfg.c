@@ -342,6 +342,26 @@ static void test_all_problems(void **state)
     assert_false(eotp_cfg_key_bad(&cfg, "no-such-key"));
     eotp_cfg_free(&cfg);
 
+    /* A file of errors logs 20 of them and a count of the rest. */
+    {
+        char text[4096] = GOOD;
+        size_t lines = 0;
+
+        for (int i = 0; i < 30; i++) {
+            size_t n = strlen(text);
+
+            (void)snprintf(text + n, sizeof(text) - n, "bogus%d = 1\n", i);
+        }
+        assert_int_equal(load(text, 0600, &cfg), EOTP_E_CONFIG);
+        for (const char *p = logbuf; (p = strstr(p, "unknown key")) != NULL;
+             p++) {
+            lines++;
+        }
+        assert_int_equal(lines, 20);
+        assert_non_null(strstr(logbuf, "config: 10 more problems in file="));
+        eotp_cfg_free(&cfg);
+    }
+
     /* Every missing required key is named. */
     logbuf[0] = '\0';
     assert_int_equal(eotp_cfg_init(&cfg), EOTP_OK);
