@@ -220,8 +220,9 @@ void eotp_doc_check_groups(struct eotp_doctor *d)
     if (n > 0) {
         any = true;
         eotp_doctor_report(d, name, EOTP_DOC_FAIL,
-                           "create the group or correct the name: a login "
-                           "fails when an only_groups group does not exist",
+                           "create the group or correct the name: while it is "
+                           "missing, every user outside the other only_groups "
+                           "groups is refused (PAM_SERVICE_ERR)",
                            "only_groups names unknown group%s: %s",
                            n == 1 ? "" : "s", missing);
     }
