@@ -1019,7 +1019,7 @@ void eotp_doc_check_pam_stacks(struct eotp_doctor *d)
     while ((e = readdir(dir)) != NULL && nnames < 512) {
         size_t n = strlen(e->d_name);
 
-        if (e->d_name[0] == '.' || e->d_name[n - 1] == '~' ||
+        if (n == 0 || e->d_name[0] == '.' || e->d_name[n - 1] == '~' ||
             strstr(e->d_name, ".dpkg-") != NULL ||
             strstr(e->d_name, ".rpm") != NULL) {
             continue;
