@@ -5,7 +5,24 @@
  * needs the network (skipped by --offline), and a function that reports
  * one or more results through eotp_doctor_report().  To add a check,
  * write its function (in a doctor_*.c file), declare it here and add one
- * line to the table.
+ * line to the table.  For example:
+ *
+ *   void eotp_doc_check_redis(struct eotp_doctor *d)
+ *   {
+ *       if (!eotp_doctor_needs(d, "redis", "redis_url redis_timeout")) {
+ *           return;     (a SKIP was reported: a key it needs is broken)
+ *       }
+ *       ...
+ *       eotp_doctor_report(d, "redis", EOTP_DOC_FAIL, "start redis-server",
+ *                          "redis %s: %s", url, why);
+ *   }
+ *
+ * and in cmd_doctor.c: {"redis", true, eotp_doc_check_redis}, (true: it
+ * needs the network, --offline skips it).  Then a test with a config that
+ * breaks it in tests/cli/test_doctor.sh and a paragraph in the doctor
+ * section of engagelab-otp(8).  Messages name the file, key or value;
+ * the fix says what to run or set.  Use EOTP_DOC_FAIL for what breaks
+ * logins or security, EOTP_DOC_WARN for hazards.
  */
 #ifndef EOTP_DOCTOR_H
 #define EOTP_DOCTOR_H
