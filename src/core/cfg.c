@@ -350,38 +350,34 @@ static size_t edit_distance(const char *a, const char *b)
 static const char *nearest_key(const char *name)
 {
     char norm[65] = {0};
+    char squeezed[65] = {0}; /* norm without '_' and '-' */
     size_t n = 0;
+    size_t m = 0;
     size_t best = SIZE_MAX;
     size_t limit;
     const char *hit = NULL;
 
     for (const char *p = name; *p != '\0'; p++) {
+        char c = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+
         if (n + 1 >= sizeof(norm)) {
             return NULL;
         }
-        norm[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        norm[n++] = c;
+        if (c != '_' && c != '-') {
+            squeezed[m++] = c;
+        }
     }
     norm[n] = '\0';
+    squeezed[m] = '\0';
     limit = n <= 4 ? 1 : n <= 8 ? 2 : 3;
     for (size_t i = 0; i < NKEYS; i++) {
         size_t dist = edit_distance(norm, keys[i].name);
-        char squeezed[65] = {0};
-        size_t m = 0;
+        size_t d2 = edit_distance(squeezed, keys[i].name);
 
-        /* "fail_mode" and "fail-mode" are one edit from failmode. */
-        for (const char *p = norm; *p != '\0' && m + 1 < sizeof(squeezed);
-             p++) {
-            if (*p != '_' && *p != '-') {
-                squeezed[m++] = *p;
-            }
-        }
-        squeezed[m] = '\0';
-        if (m != n) {
-            size_t d2 = edit_distance(squeezed, keys[i].name);
-
-            if (d2 < dist) {
-                dist = d2;
-            }
+        /* "fail-mode" finds failmode with no edit at all. */
+        if (d2 < dist) {
+            dist = d2;
         }
         if (dist < best) {
             best = dist;
