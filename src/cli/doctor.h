@@ -88,6 +88,29 @@ bool eotp_doctor_source_used(const struct eotp_cfg *cfg, const char *name);
 /* Unknown groups of list (may be NULL) into out ("a, b"); how many. */
 size_t eotp_doc_unknown_groups(const char *list, char *out, size_t outlen);
 
+/* sshd's settings, for the PAM stack check (doctor_sshd.c). */
+struct eotp_sshd_settings {
+    bool read;
+    char source[EOTP_FIELD_MAX + 16];
+    bool usepam;
+    bool kbdint;
+    bool password;
+    char authmethods[512];
+    bool have_usepam, have_kbdint, have_password, have_authmethods;
+    bool stopped; /* a Match block was reached */
+};
+
+/* Read them (s->read false when no source could be read). */
+void eotp_doc_sshd_read(const struct eotp_doctor *d,
+                        struct eotp_sshd_settings *s);
+
+/* Does every list of AuthenticationMethods name publickey? */
+bool eotp_doc_sshd_key_first(const struct eotp_sshd_settings *s);
+
+/* Report the sshd results; skips_code: the stack lets a login skip it. */
+void eotp_doc_check_sshd(struct eotp_doctor *d,
+                         const struct eotp_sshd_settings *s, bool skips_code);
+
 /* The checks (doctor_checks.c, doctor_api.c, doctor_pam.c). */
 void eotp_doc_check_user_map(struct eotp_doctor *d);
 void eotp_doc_check_groups(struct eotp_doctor *d);

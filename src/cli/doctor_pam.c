@@ -32,8 +32,9 @@
  *    pam_limits, pam_umask, pam_loginuid, pam_systemd, pam_lastlog,
  *    pam_gnome_keyring and pam_mkhomedir return PAM_IGNORE.
  *
- * For the service "sshd", sshd's settings (from --sshd-config, else
- * "sshd -T", else /etc/ssh/sshd_config with its Includes) give: WARN for UsePAM no; WARN for
+ * For the service "sshd", sshd's settings (doctor_sshd.c: from
+ * --sshd-config, else "sshd -T", else /etc/ssh/sshd_config with its
+ * Includes) give: WARN for UsePAM no; WARN for
  * KbdInteractiveAuthentication no (the code prompt is never shown);
  * WARN for PasswordAuthentication yes when AuthenticationMethods allows
  * the password method, saying whether the stack lets that password
@@ -46,21 +47,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define MODULE_NAME "pam_engagelab_otp.so"
 #define MAX_LINES 256
 #define MAX_DEPTH 8
 #define MAX_ARGS 32
-#define SSHD_PATH "/usr/sbin/sshd"
-#define SSHD_CONFIG "/etc/ssh/sshd_config"
 
 struct pline {
     char type[32]; /* auth, account, password, session */
@@ -426,270 +422,6 @@ static bool simulate(const struct stack *st, enum result ours,
     return impression == POSITIVE && status == R_SUCCESS;
 }
 
-/* ---- sshd's settings ----------------------------------------------------- */
-
-struct sshd_settings {
-    bool read;
-    char source[EOTP_FIELD_MAX + 16];
-    bool usepam;
-    bool kbdint;
-    bool password;
-    char authmethods[512];
-    bool have_usepam, have_kbdint, have_password, have_authmethods;
-    bool stopped; /* a Match block was reached */
-};
-
-static void sshd_set(struct sshd_settings *s, const char *key,
-                     const char *value)
-{
-    bool yes = strcasecmp(value, "yes") == 0;
-
-    if (strcasecmp(key, "usepam") == 0 && !s->have_usepam) {
-        s->usepam = yes;
-        s->have_usepam = true;
-    } else if ((strcasecmp(key, "kbdinteractiveauthentication") == 0 ||
-                strcasecmp(key, "challengeresponseauthentication") == 0) &&
-               !s->have_kbdint) {
-        s->kbdint = yes;
-        s->have_kbdint = true;
-    } else if (strcasecmp(key, "passwordauthentication") == 0 &&
-               !s->have_password) {
-        s->password = yes;
-        s->have_password = true;
-    } else if (strcasecmp(key, "authenticationmethods") == 0 &&
-               !s->have_authmethods) {
-        (void)snprintf(s->authmethods, sizeof(s->authmethods), "%s", value);
-        s->have_authmethods = true;
-    }
-}
-
-static void sshd_parse_file(struct sshd_settings *s, const char *path,
-                            int depth);
-
-/*
- * sshd_config text: "Keyword value" or "Keyword=value", the first value
- * wins (as in sshd); Include is followed (relative to /etc/ssh, glob
- * patterns, 4 levels deep); reading stops at the first Match block.
- * Also reads "sshd -T" output (lowercase keywords, no Include).
- */
-static void sshd_parse(struct sshd_settings *s, char *text, int depth)
-{
-    char *line = text;
-
-    while (line != NULL && *line != '\0' && !s->stopped) {
-        char *next = strchr(line, '\n');
-        char key[64];
-        size_t n = 0;
-        char *p;
-        char *e;
-
-        if (next != NULL) {
-            *next++ = '\0';
-        }
-        p = skip_ws(line);
-        while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '=' &&
-               n + 1 < sizeof(key)) {
-            key[n++] = *p++;
-        }
-        key[n] = '\0';
-        p = skip_ws(p);
-        if (*p == '=') {
-            p = skip_ws(p + 1);
-        }
-        e = p + strlen(p);
-        while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
-            *--e = '\0';
-        }
-        if (key[0] != '\0' && key[0] != '#') {
-            if (strcasecmp(key, "match") == 0) {
-                s->stopped = true;
-                break;
-            }
-            if (strcasecmp(key, "include") == 0) {
-                char pat[1024];
-
-                while (*p != '\0') {
-                    glob_t gl;
-                    char rel[1100];
-                    const char *g = pat;
-
-                    p = next_token(p, pat, sizeof(pat));
-                    if (pat[0] == '\0') {
-                        break;
-                    }
-                    if (pat[0] != '/') {
-                        (void)snprintf(rel, sizeof(rel), "/etc/ssh/%s", pat);
-                        g = rel;
-                    }
-                    if (glob(g, 0, NULL, &gl) == 0) {
-                        for (size_t i = 0; i < gl.gl_pathc; i++) {
-                            sshd_parse_file(s, gl.gl_pathv[i], depth + 1);
-                        }
-                        globfree(&gl);
-                    }
-                }
-            } else {
-                sshd_set(s, key, p);
-            }
-        }
-        line = next;
-    }
-}
-
-static void sshd_parse_file(struct sshd_settings *s, const char *path,
-                            int depth)
-{
-    FILE *f;
-    char *text;
-    size_t n;
-
-    if (depth > 4) {
-        return;
-    }
-    f = fopen(path, "re");
-    if (f == NULL) {
-        return;
-    }
-    text = malloc(256 * 1024 + 1);
-    if (text != NULL) {
-        n = fread(text, 1, 256 * 1024, f);
-        text[n] = '\0';
-        sshd_parse(s, text, depth);
-        free(text);
-        if (depth == 0) {
-            s->read = true;
-        }
-    }
-    (void)fclose(f);
-}
-
-/* Output of "sshd -T" (at most max bytes) into *out; 0 on success. */
-static int run_sshd_t(char **out, size_t max)
-{
-    int fds[2];
-    pid_t pid;
-    char *buf;
-    size_t n = 0;
-    int status = 0;
-
-    if (access(SSHD_PATH, X_OK) != 0 || pipe(fds) != 0) {
-        return -1;
-    }
-    buf = malloc(max + 1);
-    if (buf == NULL) {
-        (void)close(fds[0]);
-        (void)close(fds[1]);
-        return -1;
-    }
-    pid = fork();
-    if (pid < 0) {
-        free(buf);
-        (void)close(fds[0]);
-        (void)close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        char *const argv[] = {(char *)(uintptr_t) "sshd",
-                              (char *)(uintptr_t) "-T", NULL};
-
-        (void)dup2(fds[1], 1);
-        if (devnull >= 0) {
-            (void)dup2(devnull, 0);
-            (void)dup2(devnull, 2);
-        }
-        (void)close(fds[0]);
-        execv(SSHD_PATH, argv);
-        _exit(127);
-    }
-    (void)close(fds[1]);
-    for (;;) {
-        ssize_t got = read(fds[0], buf + n, max - n);
-
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got <= 0 || (n += (size_t)got) == max) {
-            break;
-        }
-    }
-    (void)close(fds[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    buf[n] = '\0';
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n == 0) {
-        free(buf);
-        return -1;
-    }
-    *out = buf;
-    return 0;
-}
-
-static void sshd_read(const struct eotp_doctor *d, struct sshd_settings *s)
-{
-    char *text = NULL;
-    const char *file = d->sshd_config;
-
-    memset(s, 0, sizeof(*s));
-    s->usepam = false; /* sshd's built-in defaults */
-    s->kbdint = true;
-    s->password = true;
-    (void)snprintf(s->authmethods, sizeof(s->authmethods), "any");
-    if (file == NULL && run_sshd_t(&text, 256 * 1024) == 0) {
-        (void)snprintf(s->source, sizeof(s->source), "sshd -T");
-        sshd_parse(s, text, 0);
-        free(text);
-        s->read = true;
-        return;
-    }
-    if (file == NULL) {
-        file = SSHD_CONFIG; /* sshd -T failed (no host keys, ...) */
-    }
-    eotp_sanitize(s->source, sizeof(s->source), file, false);
-    sshd_parse_file(s, file, 0);
-}
-
-/* Does every list of AuthenticationMethods name publickey? */
-static bool sshd_key_first(const struct sshd_settings *s)
-{
-    const char *cur = s->authmethods;
-    char list[256];
-    bool any = false;
-
-    if (strcmp(s->authmethods, "any") == 0) {
-        return false;
-    }
-    /* Lists are separated by spaces, methods within one by commas. */
-    while (*cur != '\0') {
-        size_t n = 0;
-
-        while (*cur == ' ' || *cur == '\t') {
-            cur++;
-        }
-        if (*cur == '\0') {
-            break;
-        }
-        while (*cur != '\0' && *cur != ' ' && *cur != '\t') {
-            if (n + 1 < sizeof(list)) {
-                list[n++] = *cur;
-            }
-            cur++;
-        }
-        list[n] = '\0';
-        any = true;
-        if (strstr(list, "publickey") == NULL) {
-            return false;
-        }
-    }
-    return any;
-}
-
-static bool sshd_allows_password(const struct sshd_settings *s)
-{
-    return s->password && (strcmp(s->authmethods, "any") == 0 ||
-                           strstr(s->authmethods, "password") != NULL);
-}
-
 /* ---- the check ----------------------------------------------------------- */
 
 /* Why the module may return PAM_IGNORE, from the config and arguments. */
@@ -825,69 +557,9 @@ static bool check_args(struct eotp_doctor *d, const char *svc,
     return true;
 }
 
-static void check_sshd(struct eotp_doctor *d, const struct sshd_settings *s,
-                       bool skips_code)
-{
-    bool any = false;
-
-    if (!s->read) {
-        eotp_doctor_report(d, "sshd", EOTP_DOC_SKIP, NULL,
-                           "sshd settings: not checked (%s could not be "
-                           "read; give --sshd-config FILE)",
-                           s->source);
-        return;
-    }
-    if (!s->usepam) {
-        any = true;
-        eotp_doctor_report(d, "sshd", EOTP_DOC_WARN,
-                           "set UsePAM yes in sshd_config",
-                           "sshd (%s): UsePAM no: sshd never runs the PAM "
-                           "stack, so no code is asked for",
-                           s->source);
-    }
-    if (!s->kbdint) {
-        any = true;
-        eotp_doctor_report(d, "sshd", EOTP_DOC_WARN,
-                           "set KbdInteractiveAuthentication yes in "
-                           "sshd_config (and AuthenticationMethods "
-                           "publickey,keyboard-interactive)",
-                           "sshd (%s): KbdInteractiveAuthentication no: the "
-                           "code prompt is never shown over SSH",
-                           s->source);
-    }
-    if (sshd_allows_password(s)) {
-        any = true;
-        if (skips_code) {
-            eotp_doctor_report(
-                d, "sshd", EOTP_DOC_WARN,
-                "set PasswordAuthentication no and use keyboard-interactive; "
-                "fix the stack (see above)",
-                "sshd (%s): PasswordAuthentication yes with a stack that "
-                "skips the code: sshd's password method answers the code "
-                "prompt with the password, the module refuses it, and the "
-                "stack still lets the login in",
-                s->source);
-        } else {
-            eotp_doctor_report(
-                d, "sshd", EOTP_DOC_WARN,
-                "set PasswordAuthentication no and use keyboard-interactive",
-                "sshd (%s): PasswordAuthentication yes: sshd's password "
-                "method answers the code prompt with the password, so those "
-                "logins fail (and a password of digits is checked as a "
-                "code)",
-                s->source);
-        }
-    }
-    if (!any) {
-        eotp_doctor_report(d, "sshd", EOTP_DOC_OK, NULL,
-                           "sshd (%s): UsePAM yes, keyboard-interactive on, "
-                           "no password method; AuthenticationMethods %s",
-                           s->source, s->authmethods);
-    }
-}
-
 static void check_service(struct eotp_doctor *d, const char *svc,
-                          const struct stack *st, struct sshd_settings *sshd)
+                          const struct stack *st,
+                          struct eotp_sshd_settings *sshd)
 {
     const struct pline *mod = NULL;
     char reasons[256] = "";
@@ -931,7 +603,7 @@ static void check_service(struct eotp_doctor *d, const char *svc,
         ignore_reasons(&d->cfg, reasons, sizeof(reasons));
     }
     if (strcmp(svc, "sshd") == 0) {
-        sshd_read(d, sshd);
+        eotp_doc_sshd_read(d, sshd);
     }
     wrong = simulate(st, R_FAIL, true);
     ignored = reasons[0] != '\0' && simulate(st, R_IGNORE, false);
@@ -949,7 +621,7 @@ static void check_service(struct eotp_doctor *d, const char *svc,
                            svc, mod->where, mod->control);
     }
     if (ignored && strcmp(svc, "sshd") == 0 && sshd->read &&
-        sshd_key_first(sshd)) {
+        eotp_doc_sshd_key_first(sshd)) {
         ignored = false; /* sshd checked a key before the stack ran */
     }
     if (ignored) {
@@ -986,7 +658,7 @@ static void check_service(struct eotp_doctor *d, const char *svc,
                            svc, mod->where, mod->control);
     }
     if (strcmp(svc, "sshd") == 0) {
-        check_sshd(d, sshd, wrong || ignored);
+        eotp_doc_check_sshd(d, sshd, wrong || ignored);
     }
 }
 
@@ -998,7 +670,7 @@ static int cmp_names(const void *a, const void *b)
 void eotp_doc_check_pam_stacks(struct eotp_doctor *d)
 {
     static struct stack st; /* large; the tool is single-threaded */
-    struct sshd_settings sshd;
+    struct eotp_sshd_settings sshd;
     char safe[EOTP_FIELD_MAX];
     char *names[512];
     size_t nnames = 0;
