@@ -1,44 +1,70 @@
 /*
  * cmd_doctor.c - "doctor": check a deployment before the module goes in
- * front of sshd.  One line per check on stdout:
+ * front of sshd, and again from config management.  The checks are a
+ * table (below); each reports results with a name, a status (ok, warn,
+ * fail, skip), a message and a fix.  Text output, one line per result:
  *
- *   OK  <check>
- *   FAIL <check>: <what is wrong>: <how to fix it>
+ *   OK  <message>
+ *   WARN <message>: <fix>
+ *   FAIL <message>: <fix>
+ *   SKIP <message>
+ *
+ * or one JSON document with --json.  The config file is read even when
+ * it has errors, so that one run names every problem; the checks that
+ * need a broken key are skipped, all others run.
  */
-#include "cli.h"
+#include "doctor.h"
 
-#include "../core/api_template.h"
 #include "../core/err.h"
-#include "../core/ldap.h"
 #include "../core/safefile.h"
-#include "../core/usermap.h"
+#include "../core/secret.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define DEFAULT_PAM_DIR "/etc/pam.d"
+
 static const char *const usage_lines[] = {
-    "Usage: " EOTP_PROG " doctor",
+    "Usage: " EOTP_PROG " doctor [--offline] [--json] [--pam-dir DIR]",
+    "                          [--sshd-config FILE]",
     "",
-    "Check the deployment, one line per check (OK or FAIL with how to fix",
-    "it): the config file's owner and mode and its required keys; the user",
-    "map's owner, mode and malformed lines; the directory (connect, bind",
-    "and one search) when user_sources names ldap; the CA file; TLS to",
-    "api_url;",
-    "the credentials (a template list call); that the configured template",
-    "exists and is approved; state_dir's owner and mode.",
-    "Exit status 1 when any check fails.",
+    "Check the deployment and report every problem in one run, each with",
+    "how to fix it.  One line per result (OK, WARN, FAIL, or SKIP for a",
+    "check not run), or one JSON document with --json.",
+    "",
+    "Checks without the network: the config file's owner and mode, every",
+    "bad line and missing key (with line numbers); the user map's owner,",
+    "mode (WARN when world-readable) and malformed lines; that the groups",
+    "of only_groups and exempt_groups exist; ca_file and ldap_ca_file",
+    "(trusted, PEM, a current certificate); ldap_insecure (WARN);",
+    "state_dir's owner and mode; the PAM stacks in --pam-dir that use the",
+    "module (arguments, PAM_IGNORE or a wrong code ending in success) and",
+    "sshd's settings for them.",
+    "With the network: the directory (when user_sources names ldap), TLS",
+    "to api_url, the credentials, the template (exists, Approved, has a",
+    "code), code_length/code_type against the template's code, and each",
+    "alt_templates template.",
     "",
     "Options:",
-    "  -h, --help  show this help",
+    "  --offline           skip the checks that need the network",
+    "  --json              print one JSON document: {\"checks\": [{\"name\",",
+    "                      \"status\", \"message\", \"fix\"}, ...], ...}",
+    "  --pam-dir DIR       read the PAM stacks from DIR "
+    "(default " DEFAULT_PAM_DIR ")",
+    "  --sshd-config FILE  read sshd's settings from FILE (default: the",
+    "                      output of 'sshd -T' when sshd is installed)",
+    "  -h, --help          show this help",
+    "",
+    "Exit status: 0 no check failed (warnings allowed); 1 a check failed;",
+    "2 usage error; 3 the config file is missing, insecure or invalid",
+    "(the other checks still run and are reported).",
     NULL};
 
 void eotp_usage_doctor(FILE *out)
@@ -46,162 +72,88 @@ void eotp_usage_doctor(FILE *out)
     eotp_cli_print_lines(out, usage_lines);
 }
 
-/* ---- output -------------------------------------------------------------- */
+/* ---- results ------------------------------------------------------------- */
 
-struct report {
-    int fails;
-};
+static const char *const status_names[] = {"ok", "warn", "fail", "skip"};
+static const char *const status_tags[] = {"OK  ", "WARN ", "FAIL ", "SKIP "};
 
-static void ok(struct report *rep, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void fail(struct report *rep, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void ok(struct report *rep, const char *fmt, ...)
+void eotp_doctor_report(struct eotp_doctor *d, const char *name, int status,
+                        const char *fix, const char *fmt, ...)
 {
+    struct eotp_doc_result *r;
+    char msg[1024];
     va_list ap;
 
-    (void)rep;
-    (void)fputs("OK  ", stdout);
     va_start(ap, fmt);
-    (void)vprintf(fmt, ap);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    (void)fputc('\n', stdout);
-}
-
-static void fail(struct report *rep, const char *fmt, ...)
-{
-    va_list ap;
-
-    rep->fails++;
-    (void)fputs("FAIL ", stdout);
-    va_start(ap, fmt);
-    (void)vprintf(fmt, ap);
-    va_end(ap);
-    (void)fputc('\n', stdout);
-}
-
-/*
- * A logger that keeps what the core says, so that a FAIL line can quote
- * it; with -d the lines also go to stderr.
- */
-struct capture {
-    char first[512];
-    unsigned long lines[8]; /* malformed user map lines */
-    size_t nlines;
-    bool debug;
-};
-
-static void capture_emit(void *ctx, int prio, const char *line)
-{
-    struct capture *c = ctx;
-    const char *p = strstr(line, "malformed line");
-
-    if (c->first[0] == '\0' && prio != LOG_DEBUG) {
-        (void)snprintf(c->first, sizeof(c->first), "%s", line);
+    if (status == EOTP_DOC_FAIL &&
+        (strcmp(name, "config_file") == 0 || strcmp(name, "config") == 0)) {
+        d->cfg_broken = true;
     }
-    if (p != NULL && (p = strstr(p, " line=")) != NULL &&
-        c->nlines < sizeof(c->lines) / sizeof(c->lines[0])) {
-        long n = 0;
-        char num[24];
-        size_t k = 0;
-
-        p += 6;
-        while (k + 1 < sizeof(num) && p[k] >= '0' && p[k] <= '9') {
-            num[k] = p[k];
-            k++;
+    if (!d->json) {
+        (void)fputs(status_tags[status], stdout);
+        (void)fputs(msg, stdout);
+        if (fix != NULL &&
+            (status == EOTP_DOC_WARN || status == EOTP_DOC_FAIL)) {
+            (void)fputs(": ", stdout);
+            (void)fputs(fix, stdout);
         }
-        num[k] = '\0';
-        if (eotp_parse_long(num, 1, 2147483647L, &n) == EOTP_OK) {
-            c->lines[c->nlines++] = (unsigned long)n;
+        (void)fputc('\n', stdout);
+        (void)fflush(stdout);
+    }
+    if (d->nres == d->cap) {
+        size_t cap = d->cap == 0 ? 32 : d->cap * 2;
+        struct eotp_doc_result *n = realloc(d->res, cap * sizeof(*n));
+
+        if (n == NULL) {
+            d->nomem = true;
+            return;
         }
+        d->res = n;
+        d->cap = cap;
     }
-    if (c->debug) {
-        (void)fprintf(stderr, "%s: %s\n", EOTP_PROG, line);
+    r = &d->res[d->nres];
+    r->name = strdup(name);
+    r->status = status;
+    r->message = strdup(msg);
+    r->fix = fix != NULL ? strdup(fix) : NULL;
+    if (r->name == NULL || r->message == NULL ||
+        (fix != NULL && r->fix == NULL)) {
+        free(r->name);
+        free(r->message);
+        free(r->fix);
+        d->nomem = true;
+        return;
     }
+    d->nres++;
 }
 
-static void capture_init(struct capture *c, struct eotp_logger *lg,
-                         const struct eotp_global *g)
+bool eotp_doctor_needs(struct eotp_doctor *d, const char *name,
+                       const char *keys)
 {
-    memset(c, 0, sizeof(*c));
-    c->debug = g->debug;
-    lg->emit = capture_emit;
-    lg->ctx = c;
-    lg->debug = g->debug;
-}
+    const char *cur = keys;
+    char key[64];
 
-/* The text after "config: ", "user map: " or "ldap: " for a FAIL line. */
-static const char *core_text(const struct capture *c, const char *dflt)
-{
-    static const char *const prefixes[] = {"config: ", "user map: ", "ldap: "};
-    const char *p = c->first;
-
-    if (p[0] == '\0') {
-        return dflt;
-    }
-    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-        size_t n = strlen(prefixes[i]);
-
-        if (strncmp(p, prefixes[i], n) == 0) {
-            return p + n;
-        }
-    }
-    return p;
-}
-
-/* ---- checks -------------------------------------------------------------- */
-
-static bool check_config_file(struct report *rep, const char *path,
-                              const char *safe)
-{
-    char why[160];
-    int fd = -1;
-    int r = eotp_safefile_open(path, EOTP_SF_SECRET, EOTP_CONF_MAX_SIZE, &fd,
-                               why, sizeof(why));
-
-    if (r == EOTP_OK) {
-        (void)close(fd);
-        ok(rep, "config file %s (owner root, no group/other access)", safe);
-        return true;
-    }
-    if (r == EOTP_E_FILE) {
-        fail(rep,
-             "config file %s: %s: create it (see pam_engagelab_otp.conf(5)) "
-             "or give its path with -c",
-             safe, why);
-    } else {
-        fail(rep,
-             "config file %s: %s: run 'chown root:root %s && chmod 0600 "
-             "%s'",
-             safe, why, safe, safe);
-    }
-    return false;
-}
-
-static bool check_config_keys(struct report *rep, const struct eotp_global *g,
-                              struct eotp_cfg *cfg)
-{
-    struct eotp_logger lg;
-    struct capture cap;
-    int r;
-
-    capture_init(&cap, &lg, g);
-    r = eotp_cfg_load_file(cfg, g->config, &lg);
-    if (r == EOTP_OK) {
-        r = eotp_cfg_validate(cfg, &lg);
-    }
-    if (r != EOTP_OK) {
-        fail(rep, "config keys: %s: fix the config file",
-             core_text(&cap, eotp_strerror(r)));
+    if (!d->cfg_read) {
+        eotp_doctor_report(d, name, EOTP_DOC_SKIP, NULL,
+                           "%s: not checked (the config file could not be "
+                           "read)",
+                           name);
         return false;
     }
-    ok(rep, "config keys (dev_key, dev_secret, template_id set)");
+    while (eotp_list_next(&cur, key, sizeof(key))) {
+        if (eotp_cfg_key_bad(&d->cfg, key)) {
+            eotp_doctor_report(d, name, EOTP_DOC_SKIP, NULL,
+                               "%s: not checked (%s has an error, see above)",
+                               name, key);
+            return false;
+        }
+    }
     return true;
 }
 
-/* Is name one of the sources in user_sources (default: the map)? */
-static bool source_used(const struct eotp_cfg *cfg, const char *name)
+bool eotp_doctor_source_used(const struct eotp_cfg *cfg, const char *name)
 {
     const char *cur = cfg->user_sources != NULL ? cfg->user_sources : "map";
     char item[16];
@@ -214,344 +166,314 @@ static bool source_used(const struct eotp_cfg *cfg, const char *name)
     return false;
 }
 
-static void check_user_map(struct report *rep, const struct eotp_global *g,
-                           const struct eotp_cfg *cfg)
+/* ---- the config file ----------------------------------------------------- */
+
+/* The problems the parser logs, each to become one "config" result. */
+struct cfg_capture {
+    struct eotp_doctor *d;
+    const char *fix;
+    size_t count;
+};
+
+static void cfg_capture_emit(void *ctx, int prio, const char *line)
 {
-    struct eotp_logger lg;
-    struct capture cap;
-    char safe[EOTP_FIELD_MAX];
-    unsigned long lines = 0;
-    unsigned long bad = 0;
-    int r;
+    struct cfg_capture *c = ctx;
+    const char *text = line;
 
-    eotp_sanitize(safe, sizeof(safe), cfg->user_map, false);
-    if (!source_used(cfg, "map")) {
-        char src[EOTP_FIELD_MAX];
-
-        eotp_sanitize(src, sizeof(src), cfg->user_sources, false);
-        ok(rep, "user map: not used (user_sources = %s)", src);
-        return;
-    }
-    capture_init(&cap, &lg, g);
-    r = eotp_usermap_check(cfg->user_map, &lg, &lines, &bad);
-    if (r == EOTP_E_FILE) {
-        fail(rep,
-             "user map %s: %s: create it (one 'user:+6591234567' per "
-             "line) or set user_map",
-             safe, core_text(&cap, "cannot be read"));
-        return;
-    }
-    if (r == EOTP_E_CONFIG) {
-        fail(rep, "user map %s: %s: run 'chown root:root %s && chmod 0644 %s'",
-             safe, core_text(&cap, "not trustworthy"), safe, safe);
-        return;
-    }
-    if (r != EOTP_OK) {
-        fail(rep, "user map %s: %s", safe, eotp_strerror(r));
-        return;
-    }
-    if (bad > 0) {
-        char list[128] = "";
-        size_t used = 0;
-
-        for (size_t i = 0; i < cap.nlines && used + 16 < sizeof(list); i++) {
-            int n = snprintf(list + used, sizeof(list) - used, "%s%lu",
-                             i > 0 ? ", " : "", cap.lines[i]);
-
-            if (n < 0) {
-                break;
-            }
-            used += (size_t)n;
+    if (prio > LOG_ERR) {
+        if (c->d->g->debug) {
+            (void)fprintf(stderr, "%s: %s\n", EOTP_PROG, line);
         }
-        fail(rep,
-             "user map %s: %lu malformed line%s%s%s%s: write each line as "
-             "user:+6591234567 or user:name@example.com",
-             safe, bad, bad == 1 ? "" : "s", list[0] != '\0' ? " (line " : "",
-             list, list[0] != '\0' ? ")" : "");
         return;
     }
-    ok(rep, "user map %s (%lu user%s)", safe, lines, lines == 1 ? "" : "s");
+    if (strncmp(text, "config: ", 8) == 0) {
+        text += 8;
+    }
+    c->count++;
+    eotp_doctor_report(c->d, "config", EOTP_DOC_FAIL, c->fix, "config: %s",
+                       text);
 }
 
 /*
- * The directory, when user_sources names it: one real lookup (connect,
- * StartTLS or ldaps, bind, search) for a name nobody has.  "No such
- * entry" is the answer wanted: the server was reached, the bind accepted
- * and the search ran, within ldap_timeout.
+ * Read a config file that failed the trust check, only to report its
+ * other problems: a regular file, not followed through a symlink, opened
+ * without blocking, at most EOTP_CONF_MAX_SIZE bytes.
  */
-static void check_directory(struct report *rep, const struct eotp_global *g,
-                            const struct eotp_cfg *cfg)
+static int read_untrusted(const char *path, char **buf, size_t *len)
 {
-    static const char probe[] = "engagelab-otp-doctor-probe";
-    struct eotp_dests dests = {{NULL}, 0, 0};
-    struct eotp_logger lg;
-    struct capture cap;
-    char uri[EOTP_FIELD_MAX];
-    int r;
+    struct stat st;
+    char *b = NULL;
+    size_t n = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int r = EOTP_E_FILE;
 
-    if (!source_used(cfg, "ldap")) {
-        ok(rep, "directory: not used (user_sources does not name ldap)");
-        return;
+    if (fd < 0) {
+        return EOTP_E_FILE;
     }
-    eotp_sanitize(uri, sizeof(uri),
-                  cfg->ldap_uri != NULL ? cfg->ldap_uri : "(no ldap_uri)",
-                  false);
-    capture_init(&cap, &lg, g);
-    r = eotp_ldap_lookup(cfg, probe, &lg, &dests, NULL, 0);
-    eotp_dests_free(&dests);
-    switch (r) {
-    case EOTP_OK:
-    case EOTP_E_UNMAPPED:
-        ok(rep, "directory %s (connect, bind and search answered)", uri);
-        break;
-    case EOTP_E_LDAP:
-        fail(rep,
-             "directory %s: %s: check ldap_uri, the network, "
-             "ldap_ca_file/ldap_starttls, ldap_bind_dn and its password "
-             "file",
-             uri, core_text(&cap, "no server could be used"));
-        break;
-    case EOTP_E_CONFIG:
-        fail(rep, "directory %s: %s: fix the ldap_* keys", uri,
-             core_text(&cap, "bad settings"));
-        break;
-    default:
-        fail(rep, "directory %s: %s", uri, eotp_strerror(r));
-        break;
-    }
-}
-
-static void check_ca_file(struct report *rep, const struct eotp_cfg *cfg)
-{
-    char safe[EOTP_FIELD_MAX];
-    BIO *bio;
-    X509 *x;
-    int count = 0;
-    int valid = 0;
-
-    if (cfg->ca_file == NULL) {
-        ok(rep, "CA file: not set, the system trust store is used");
-        return;
-    }
-    eotp_sanitize(safe, sizeof(safe), cfg->ca_file, false);
-    if (access(cfg->ca_file, R_OK) != 0) {
-        fail(rep, "CA file %s: %s: set ca_file to a readable PEM file", safe,
-             strerror(errno));
-        return;
-    }
-    bio = BIO_new_file(cfg->ca_file, "r");
-    if (bio == NULL) {
-        fail(rep,
-             "CA file %s: cannot be opened: set ca_file to a readable "
-             "PEM file",
-             safe);
-        ERR_clear_error();
-        return;
-    }
-    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-        count++;
-        if (X509_cmp_current_time(X509_get0_notAfter(x)) > 0 &&
-            X509_cmp_current_time(X509_get0_notBefore(x)) < 0) {
-            valid++;
-        }
-        X509_free(x);
-    }
-    ERR_clear_error();
-    BIO_free(bio);
-    if (count == 0) {
-        fail(rep,
-             "CA file %s: no PEM certificate in it: set ca_file to the "
-             "PEM bundle of the CA that signed api_url's certificate",
-             safe);
-    } else if (valid == 0) {
-        fail(rep,
-             "CA file %s: every certificate in it is expired or not yet "
-             "valid: install a current CA bundle",
-             safe);
-    } else {
-        ok(rep, "CA file %s (%d certificate%s)", safe, count,
-           count == 1 ? "" : "s");
-    }
-}
-
-/* TLS, credentials and the template, from one template list call. */
-static void check_api(struct report *rep, const struct eotp_cfg *cfg)
-{
-    struct eotp_api *api = NULL;
-    struct eotp_tpl_list l = {NULL, 0};
-    const struct eotp_api_error *e;
-    const struct eotp_tpl_info *t = NULL;
-    char url[EOTP_FIELD_MAX];
-    char tid[4 * EOTP_TPL_ID_MAX + 1];
-    char terr[256];
-    int r;
-
-    eotp_sanitize(url, sizeof(url), cfg->api_url, false);
-    eotp_sanitize(tid, sizeof(tid), cfg->template_id, false);
-    r = eotp_api_new(cfg, cfg->deadline * 1000, &api);
-    if (r != EOTP_OK) {
-        fail(rep, "TLS to %s: %s: check api_url, ca_file and proxy", url,
-             eotp_strerror(r));
-        fail(rep, "credentials: not checked (no API client)");
-        fail(rep, "template %s: not checked (no API client)", tid);
-        return;
-    }
-    r = eotp_tpl_list(api, &l, NULL);
-    eotp_sanitize(terr, sizeof(terr), eotp_api_transport_error(api), false);
-    if (r == EOTP_E_TLS) {
-        fail(rep,
-             "TLS to %s: %s%s%s: set ca_file to the CA that signed the "
-             "server's certificate, and check that api_url names the "
-             "host in it",
-             url, eotp_strerror(r), terr[0] != '\0' ? ": " : "", terr);
-    } else if (r == EOTP_E_TRANSPORT || r == EOTP_E_TIMEOUT) {
-        fail(rep,
-             "TLS to %s: %s%s%s: check api_url, proxy, the firewall and "
-             "timeout",
-             url, eotp_strerror(r), terr[0] != '\0' ? ": " : "", terr);
-    } else {
-        ok(rep, "TLS to %s", url);
-    }
-    if (r == EOTP_E_TLS || r == EOTP_E_TRANSPORT || r == EOTP_E_TIMEOUT) {
-        fail(rep, "credentials: not checked (the API could not be reached)");
-        fail(rep, "template %s: not checked (the API could not be reached)",
-             tid);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size > EOTP_CONF_MAX_SIZE) {
         goto out;
     }
-    e = eotp_api_last_error(api);
-    if (r != EOTP_OK) {
-        if (e->code != 0) {
-            fail(rep, "credentials: API error %ld: %s: %s", e->code,
-                 e->message, eotp_api_code_hint(e->code));
-        } else {
-            fail(rep, "credentials: %s%s%s: check api_url", eotp_strerror(r),
-                 e->message[0] != '\0' ? ": " : "", e->message);
-        }
-        fail(rep, "template %s: not checked (the template list failed)", tid);
+    b = malloc((size_t)st.st_size + 1);
+    if (b == NULL) {
+        r = EOTP_E_NOMEM;
         goto out;
     }
-    ok(rep, "credentials (%zu template%s visible)", l.n, l.n == 1 ? "" : "s");
-    for (size_t i = 0; i < l.n; i++) {
-        if (strcmp(l.items[i].id, cfg->template_id) == 0) {
-            t = &l.items[i];
+    while (n < (size_t)st.st_size) {
+        ssize_t got = read(fd, b + n, (size_t)st.st_size - n);
+
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got <= 0) {
             break;
         }
+        n += (size_t)got;
     }
-    if (t == NULL) {
-        fail(rep,
-             "template %s: does not exist: create it with '" EOTP_PROG
-             " templates create' or fix template_id",
-             tid);
-    } else if (t->status == EOTP_TPL_STATUS_PENDING) {
-        fail(rep,
-             "template %s: Pending review: wait until the review in the "
-             "EngageLab console approves it",
-             tid);
-    } else if (t->status == EOTP_TPL_STATUS_REJECTED) {
-        fail(rep,
-             "template %s: Rejected (%s): fix it and create a new "
-             "template",
-             tid, t->remark[0] != '\0' ? t->remark : "no remark");
-    } else if (t->status != EOTP_TPL_STATUS_APPROVED) {
-        fail(rep,
-             "template %s: status %d is not Approved: check it in the "
-             "EngageLab console",
-             tid, t->status);
-    } else if (!t->has_code) {
-        fail(rep,
-             "template %s: has no verify_code_config: the module needs "
-             "a verification-code template",
-             tid);
-    } else {
-        ok(rep, "template %s (Approved, %s, %ld characters, %ld min)", tid,
-           t->strategy, t->code_len, t->code_ttl);
-    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    b = NULL;
+    r = EOTP_OK;
 out:
-    eotp_tpl_list_free(&l);
-    eotp_api_free(api);
+    free(b);
+    (void)close(fd);
+    return r;
 }
 
-static void check_state_dir(struct report *rep, const struct eotp_cfg *cfg)
+static void check_config(struct eotp_doctor *d)
 {
+    const char *path = d->g->config;
     char safe[EOTP_FIELD_MAX];
-    struct stat st;
+    char why[160];
+    char fix[2 * EOTP_FIELD_MAX + 96];
+    struct eotp_logger lg;
+    struct cfg_capture cap = {d, NULL, 0};
+    char *buf = NULL;
+    size_t len = 0;
+    int r;
 
-    eotp_sanitize(safe, sizeof(safe), cfg->state_dir, false);
-    if (lstat(cfg->state_dir, &st) != 0) {
-        if (errno == ENOENT) {
-            ok(rep,
-               "state_dir %s (missing; the module creates it with mode "
-               "0700)",
-               safe);
-        } else {
-            fail(rep, "state_dir %s: %s: check the path and its parents", safe,
-                 strerror(errno));
+    eotp_sanitize(safe, sizeof(safe), path, false);
+    r = eotp_safefile_read(path, EOTP_SF_SECRET, EOTP_CONF_MAX_SIZE, &buf,
+                           &len, why, sizeof(why));
+    if (r == EOTP_OK) {
+        eotp_doctor_report(d, "config_file", EOTP_DOC_OK, NULL,
+                           "config file %s (owner root, no group/other "
+                           "access)",
+                           safe);
+    } else if (r == EOTP_E_FILE) {
+        eotp_doctor_report(d, "config_file", EOTP_DOC_FAIL,
+                           "create it (see pam_engagelab_otp.conf(5)) or "
+                           "give its path with -c",
+                           "config file %s: %s", safe, why);
+        return;
+    } else if (r == EOTP_E_CONFIG) {
+        (void)snprintf(fix, sizeof(fix),
+                       "run 'chown root:root %s && chmod 0600 %s'", safe,
+                       safe);
+        eotp_doctor_report(d, "config_file", EOTP_DOC_FAIL, fix,
+                           "config file %s: %s", safe, why);
+        /* Its contents are still checked, so that one run says all. */
+        r = read_untrusted(path, &buf, &len);
+        if (r != EOTP_OK) {
+            return;
         }
+    } else {
+        eotp_doctor_report(d, "config_file", EOTP_DOC_FAIL,
+                           "run with -d for details", "config file %s: %s",
+                           safe, eotp_strerror(r));
         return;
     }
-    if (!S_ISDIR(st.st_mode)) {
-        fail(rep,
-             "state_dir %s: not a directory%s: remove it or set "
-             "state_dir to a directory owned by root with mode 0700",
-             safe, S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
-    } else if (st.st_uid != 0) {
-        fail(rep, "state_dir %s: owned by uid %lu: run 'chown root:root %s'",
-             safe, (unsigned long)st.st_uid, safe);
-    } else if ((st.st_mode & 077) != 0) {
-        fail(rep,
-             "state_dir %s: mode %04o gives group/other access: run "
-             "'chmod 0700 %s'",
-             safe, (unsigned int)(st.st_mode & 07777), safe);
-    } else {
-        ok(rep, "state_dir %s (owner root, mode %04o)", safe,
-           (unsigned int)(st.st_mode & 07777));
+    (void)snprintf(fix, sizeof(fix),
+                   "correct it in %s (see pam_engagelab_otp.conf(5))", safe);
+    cap.fix = fix;
+    lg.emit = cfg_capture_emit;
+    lg.ctx = &cap;
+    lg.debug = d->g->debug;
+    r = eotp_cfg_parse_buffer(&d->cfg, buf, len, path, &lg);
+    eotp_freezero(buf, len + 1);
+    if (r == EOTP_E_NOMEM) {
+        d->nomem = true;
+        return;
     }
+    d->cfg_read = true;
+    (void)eotp_cfg_validate(&d->cfg, &lg);
+    if (cap.count == 0) {
+        eotp_doctor_report(d, "config", EOTP_DOC_OK, NULL,
+                           "config keys (dev_key, dev_secret, template_id "
+                           "set; every line valid)");
+    }
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+struct doctor_check {
+    const char *name;
+    bool network; /* skipped by --offline */
+    void (*run)(struct eotp_doctor *d);
+};
+
+/* In the order they run and are reported.  Add a check here. */
+static const struct doctor_check checks[] = {
+    {"config", false, check_config},
+    {"user_map", false, eotp_doc_check_user_map},
+    {"groups", false, eotp_doc_check_groups},
+    {"ca_files", false, eotp_doc_check_ca_files},
+    {"ldap_insecure", false, eotp_doc_check_ldap_insecure},
+    {"state_dir", false, eotp_doc_check_state_dir},
+    {"pam_stack", false, eotp_doc_check_pam_stacks},
+    {"directory", true, eotp_doc_check_directory},
+    {"tls", true, eotp_doc_check_api}, /* and credentials, template */
+    {"code_shape", true, eotp_doc_check_code_shape},
+    {"alt_templates", true, eotp_doc_check_alt_templates},
+};
+
+/* ---- output -------------------------------------------------------------- */
+
+static int print_json(const struct eotp_doctor *d, int exit_code,
+                      const size_t counts[4])
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = NULL;
+    char *text = NULL;
+    int r = EOTP_E_NOMEM;
+
+    if (root == NULL ||
+        cJSON_AddStringToObject(root, "config", d->g->config) == NULL ||
+        cJSON_AddBoolToObject(root, "offline", d->offline) == NULL ||
+        cJSON_AddNumberToObject(root, "exit_status", exit_code) == NULL ||
+        cJSON_AddNumberToObject(root, "ok", (double)counts[0]) == NULL ||
+        cJSON_AddNumberToObject(root, "warn", (double)counts[1]) == NULL ||
+        cJSON_AddNumberToObject(root, "fail", (double)counts[2]) == NULL ||
+        cJSON_AddNumberToObject(root, "skip", (double)counts[3]) == NULL ||
+        (arr = cJSON_AddArrayToObject(root, "checks")) == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < d->nres; i++) {
+        const struct eotp_doc_result *res = &d->res[i];
+        cJSON *o = cJSON_CreateObject();
+
+        if (o == NULL) {
+            goto out;
+        }
+        cJSON_AddItemToArray(arr, o);
+        if (cJSON_AddStringToObject(o, "name", res->name) == NULL ||
+            cJSON_AddStringToObject(o, "status", status_names[res->status]) ==
+                NULL ||
+            cJSON_AddStringToObject(o, "message", res->message) == NULL ||
+            (res->fix != NULL && (res->status == EOTP_DOC_WARN ||
+                                  res->status == EOTP_DOC_FAIL)
+                 ? cJSON_AddStringToObject(o, "fix", res->fix)
+                 : cJSON_AddNullToObject(o, "fix")) == NULL) {
+            goto out;
+        }
+    }
+    text = cJSON_Print(root);
+    if (text == NULL) {
+        goto out;
+    }
+    (void)puts(text);
+    r = EOTP_OK;
+out:
+    free(text);
+    cJSON_Delete(root);
+    return r;
+}
+
+static void doctor_free(struct eotp_doctor *d)
+{
+    for (size_t i = 0; i < d->nres; i++) {
+        free(d->res[i].name);
+        free(d->res[i].message);
+        free(d->res[i].fix);
+    }
+    free(d->res);
+    eotp_tpl_list_free(&d->tpls);
+    eotp_cfg_free(&d->cfg);
 }
 
 int eotp_cmd_doctor(int argc, char **argv, const struct eotp_global *g)
 {
+    enum { OPT_OFFLINE = 256, OPT_JSON, OPT_PAM_DIR, OPT_SSHD_CONFIG };
     static const struct option opts[] = {
         {"help", no_argument, NULL, 'h'},
+        {"offline", no_argument, NULL, OPT_OFFLINE},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"pam-dir", required_argument, NULL, OPT_PAM_DIR},
+        {"sshd-config", required_argument, NULL, OPT_SSHD_CONFIG},
         {NULL, 0, NULL, 0},
     };
-    struct report rep = {0};
-    struct eotp_cfg cfg;
-    char safe[EOTP_FIELD_MAX];
+    struct eotp_doctor d;
+    size_t counts[4] = {0, 0, 0, 0};
     int opt;
-    int r;
+    int code;
 
+    memset(&d, 0, sizeof(d));
+    d.g = g;
+    d.pam_dir = DEFAULT_PAM_DIR;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (opt == 'h') {
+        switch (opt) {
+        case 'h':
             eotp_usage_doctor(stdout);
             return EOTP_EXIT_OK;
+        case OPT_OFFLINE:
+            d.offline = true;
+            break;
+        case OPT_JSON:
+            d.json = true;
+            break;
+        case OPT_PAM_DIR:
+            d.pam_dir = optarg;
+            break;
+        case OPT_SSHD_CONFIG:
+            d.sshd_config = optarg;
+            break;
+        default:
+            return eotp_cli_bad_option(argv[0]);
         }
-        return eotp_cli_bad_option(argv[0]);
     }
     if (optind != argc) {
         return eotp_cli_usage_error(argv[0], "takes no arguments");
     }
-    eotp_sanitize(safe, sizeof(safe), g->config, false);
-    r = eotp_cfg_init(&cfg);
-    if (r != EOTP_OK) {
-        eotp_cli_err("%s", eotp_strerror(r));
+    if (eotp_cfg_init(&d.cfg) != EOTP_OK) {
+        eotp_cli_err("%s", eotp_strerror(EOTP_E_NOMEM));
         return EOTP_EXIT_CONFIG;
     }
-    if (check_config_file(&rep, g->config, safe) &&
-        check_config_keys(&rep, g, &cfg)) {
-        check_user_map(&rep, g, &cfg);
-        check_directory(&rep, g, &cfg);
-        check_ca_file(&rep, &cfg);
-        check_api(&rep, &cfg);
-        check_state_dir(&rep, &cfg);
+    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+        if (d.offline && checks[i].network) {
+            eotp_doctor_report(&d, checks[i].name, EOTP_DOC_SKIP, NULL,
+                               "%s: not checked (--offline)", checks[i].name);
+            continue;
+        }
+        checks[i].run(&d);
+    }
+    for (size_t i = 0; i < d.nres; i++) {
+        counts[d.res[i].status]++;
+    }
+    if (d.nomem || d.cfg_broken) {
+        code = EOTP_EXIT_CONFIG;
+    } else if (counts[EOTP_DOC_FAIL] > 0) {
+        code = EOTP_EXIT_NO;
     } else {
-        eotp_cli_err("doctor: the other checks need a usable config file");
+        code = EOTP_EXIT_OK;
     }
-    eotp_cfg_free(&cfg);
+    if (d.json) {
+        if (print_json(&d, code, counts) != EOTP_OK) {
+            eotp_cli_err("%s", eotp_strerror(EOTP_E_NOMEM));
+            code = EOTP_EXIT_CONFIG;
+        }
+    } else if (counts[EOTP_DOC_FAIL] > 0 || counts[EOTP_DOC_WARN] > 0) {
+        eotp_cli_err("doctor: %zu check%s failed, %zu warning%s%s",
+                     counts[EOTP_DOC_FAIL],
+                     counts[EOTP_DOC_FAIL] == 1 ? "" : "s",
+                     counts[EOTP_DOC_WARN],
+                     counts[EOTP_DOC_WARN] == 1 ? "" : "s",
+                     d.cfg_broken ? " (the config file is not usable)" : "");
+    }
+    if (d.nomem) {
+        eotp_cli_err("%s", eotp_strerror(EOTP_E_NOMEM));
+    }
     (void)fflush(stdout);
-    if (rep.fails > 0) {
-        eotp_cli_err("doctor: %d check%s failed", rep.fails,
-                     rep.fails == 1 ? "" : "s");
-        return EOTP_EXIT_NO;
-    }
-    return EOTP_EXIT_OK;
+    doctor_free(&d);
+    return code;
 }

@@ -30,7 +30,7 @@ static const struct eotp_cmd cmds[] = {
     {"lookup", eotp_cmd_lookup, eotp_usage_lookup,
      "show the destination the module would use for a user"},
     {"doctor", eotp_cmd_doctor, eotp_usage_doctor,
-     "check the configuration, files, TLS, credentials and template"},
+     "check the config, files, PAM stacks, API, template and code shape"},
     {"test", eotp_cmd_test, eotp_usage_test,
      "run the module's login flow for a user on this terminal"},
     {"callback", eotp_cmd_callback, eotp_usage_callback,

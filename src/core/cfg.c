@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,160 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+_Static_assert(NKEYS <= EOTP_CFG_KEYS_MAX, "raise EOTP_CFG_KEYS_MAX");
+
+/*
+ * What a good value looks like, for the message about a bad one (enum
+ * keys list their names, numbers their range; keys not here and not
+ * otherwise described say only "bad value").
+ */
+static const struct {
+    const char *key;
+    const char *valid;
+} value_hints[] = {
+    {"user_sources", "map, ldap"},
+    {"ldap_uri", "ldap://HOST or ldaps://HOST"},
+    {"ldap_filter", "an LDAP filter in balanced parentheses, e.g. (uid=%u)"},
+    {"ldap_attributes", "attribute names such as mobile, mail"},
+    {"default_country_code", "1 to 3 digits, not starting with 0, e.g. 65"},
+    {"only_groups", "group names"},
+    {"exempt_groups", "group names"},
+    {"exempt_networks", "IPv4 or IPv6 addresses or CIDRs, e.g. 10.0.0.0/8"},
+    {"params", "name=text, text may use %h %s %u %r %c %%"},
+    {"alt_templates",
+     "channel:template_id, channel one of sms, whatsapp, email, voice"},
+};
+
+static const char *value_hint(const struct key *k)
+{
+    for (size_t i = 0; i < sizeof(value_hints) / sizeof(value_hints[0]); i++) {
+        if (strcmp(value_hints[i].key, k->name) == 0) {
+            return value_hints[i].valid;
+        }
+    }
+    return NULL;
+}
+
+/* "closed, open" from a NULL-terminated list of names. */
+static const char *join_names(const char *const *names, char *buf,
+                              size_t buflen)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; names[i] != NULL; i++) {
+        int n = snprintf(buf + used, buflen - used, "%s%s", i > 0 ? ", " : "",
+                         names[i]);
+
+        if (n < 0 || (size_t)n >= buflen - used) {
+            break;
+        }
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+/* Edit distance (insert, delete, replace, swap of neighbours), capped. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    size_t lb = strlen(b);
+    size_t d[3][65];
+
+    memset(d, 0, sizeof(d));
+    if (la > 64 || lb > 64) {
+        return SIZE_MAX;
+    }
+    for (size_t j = 0; j <= lb; j++) {
+        d[0][j] = j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        size_t *cur = d[i % 3];
+        const size_t *prev = d[(i - 1) % 3];
+
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            char ca = a[i - 1];
+            char cb = b[j - 1];
+            size_t cost = ca == cb ? 0 : 1;
+            size_t v = prev[j] + 1;
+
+            if (cur[j - 1] + 1 < v) {
+                v = cur[j - 1] + 1;
+            }
+            if (prev[j - 1] + cost < v) {
+                v = prev[j - 1] + cost;
+            }
+            if (i > 1 && j > 1 && ca == b[j - 2] && a[i - 2] == cb &&
+                d[(i - 2) % 3][j - 2] + 1 < v) {
+                v = d[(i - 2) % 3][j - 2] + 1;
+            }
+            cur[j] = v;
+        }
+    }
+    return d[la % 3][lb];
+}
+
+/*
+ * The known key nearest to name, or NULL when none is close: at most 1
+ * edit for names up to 4 characters, 2 up to 8, 3 beyond.  Case, '-'
+ * and '_' do not count ("Fail-Mode" finds failmode).
+ */
+static const char *nearest_key(const char *name)
+{
+    char norm[65] = {0};
+    char squeezed[65] = {0}; /* norm without '_' and '-' */
+    size_t n = 0;
+    size_t m = 0;
+    size_t best = SIZE_MAX;
+    size_t limit;
+    const char *hit = NULL;
+
+    for (const char *p = name; *p != '\0'; p++) {
+        char c = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+
+        if (n + 1 >= sizeof(norm)) {
+            return NULL;
+        }
+        norm[n++] = c;
+        if (c != '_' && c != '-') {
+            squeezed[m++] = c;
+        }
+    }
+    norm[n] = '\0';
+    squeezed[m] = '\0';
+    limit = n <= 4 ? 1 : n <= 8 ? 2 : 3;
+    for (size_t i = 0; i < NKEYS; i++) {
+        size_t dist = edit_distance(norm, keys[i].name);
+        size_t d2 = edit_distance(squeezed, keys[i].name);
+
+        /* "fail-mode" finds failmode with no edit at all. */
+        if (d2 < dist) {
+            dist = d2;
+        }
+        if (dist < best) {
+            best = dist;
+            hit = keys[i].name;
+        }
+    }
+    return best <= limit ? hit : NULL;
+}
+
+static void mark_bad(struct eotp_cfg *cfg, const struct key *k)
+{
+    cfg->bad_keys[k - keys] = 1;
+}
+
+bool eotp_cfg_key_bad(const struct eotp_cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strcmp(keys[i].name, name) == 0) {
+            return cfg->bad_keys[i] != 0;
+        }
+    }
+    return false;
+}
+
 static bool is_str_type(enum key_type t)
 {
     return t == KT_STRING || t == KT_PATH || t == KT_URL || t == KT_LIST;
@@ -397,22 +552,16 @@ static int enum_index(const char *const *names, const char *v)
     return -1;
 }
 
-int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
-                 bool from_arg, const char *where,
-                 const struct eotp_logger *lg)
+static int set_key(struct eotp_cfg *cfg, const struct key *k,
+                   const char *value, bool from_arg, const char *where,
+                   const struct eotp_logger *lg)
 {
-    const struct key *k = find_key(key);
-    char safe_key[EOTP_FIELD_MAX];
+    char valid[256];
     long n = 0;
     bool b = false;
     int idx;
     size_t len = strlen(value);
 
-    if (k == NULL) {
-        eotp_log(lg, LOG_ERR, "config: unknown key at %s key=%s", where,
-                 eotp_sanitize(safe_key, sizeof(safe_key), key, true));
-        return EOTP_E_CONFIG;
-    }
     if (from_arg && (k->flags & KF_SECRET) != 0) {
         eotp_log(lg, LOG_ERR,
                  "config: %s may only be set in the config file, not as a "
@@ -437,8 +586,13 @@ int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
         }
         if ((k->names != NULL && enum_index(k->names, value) < 0) ||
             (k->check != NULL && !k->check(value))) {
-            eotp_log(lg, LOG_ERR, "config: bad value for %s at %s", k->name,
-                     where);
+            const char *hint = k->names != NULL
+                                   ? join_names(k->names, valid, sizeof(valid))
+                                   : value_hint(k);
+
+            eotp_log(lg, LOG_ERR, "config: bad value for %s at %s%s%s%s",
+                     k->name, where, hint != NULL ? " (valid: " : "",
+                     hint != NULL ? hint : "", hint != NULL ? ")" : "");
             return EOTP_E_CONFIG;
         }
         return set_string(str_field(cfg, k), value,
@@ -451,10 +605,14 @@ int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
         while (eotp_list_next(&cur, item, sizeof(item))) {
             if (strlen(item) >= sizeof(item) - 1 || !k->check(item)) {
                 char safe[EOTP_FIELD_MAX];
+                const char *hint = value_hint(k);
 
-                eotp_log(lg, LOG_ERR, "config: bad item for %s at %s item=%s",
+                eotp_log(lg, LOG_ERR,
+                         "config: bad item for %s at %s item=%s%s%s%s",
                          k->name, where,
-                         eotp_sanitize(safe, sizeof(safe), item, true));
+                         eotp_sanitize(safe, sizeof(safe), item, true),
+                         hint != NULL ? " (valid: " : "",
+                         hint != NULL ? hint : "", hint != NULL ? ")" : "");
                 return EOTP_E_CONFIG;
             }
             count++;
@@ -520,8 +678,9 @@ int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
     case KT_ENUM:
         idx = enum_index(k->names, value);
         if (idx < 0) {
-            eotp_log(lg, LOG_ERR, "config: bad value for %s at %s", k->name,
-                     where);
+            eotp_log(lg, LOG_ERR, "config: bad value for %s at %s (valid: %s)",
+                     k->name, where,
+                     join_names(k->names, valid, sizeof(valid)));
             return EOTP_E_CONFIG;
         }
         *(int *)(void *)((char *)cfg + k->offset) = idx;
@@ -538,6 +697,30 @@ int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
     return EOTP_E_INTERNAL;
 }
 
+int eotp_cfg_set(struct eotp_cfg *cfg, const char *key, const char *value,
+                 bool from_arg, const char *where,
+                 const struct eotp_logger *lg)
+{
+    const struct key *k = find_key(key);
+    char safe_key[EOTP_FIELD_MAX];
+    int r;
+
+    if (k == NULL) {
+        const char *near = nearest_key(key);
+
+        eotp_log(lg, LOG_ERR, "config: unknown key at %s key=%s%s%s%s", where,
+                 eotp_sanitize(safe_key, sizeof(safe_key), key, true),
+                 near != NULL ? " hint=\"did you mean " : "",
+                 near != NULL ? near : "", near != NULL ? "?\"" : "");
+        return EOTP_E_CONFIG;
+    }
+    r = set_key(cfg, k, value, from_arg, where, lg);
+    if (r == EOTP_E_CONFIG) {
+        mark_bad(cfg, k);
+    }
+    return r;
+}
+
 static char *trim(char *s)
 {
     char *e;
@@ -552,12 +735,41 @@ static char *trim(char *s)
     return s;
 }
 
+/*
+ * "key = value   # note": a '#' after a space or tab starts a comment; a
+ * '#' with no white space before it is part of the value ("s3cr#t").
+ */
+static void strip_comment(char *line)
+{
+    for (char *p = line; *p != '\0'; p++) {
+        if (*p == '#' && p > line && (p[-1] == ' ' || p[-1] == '\t')) {
+            *p = '\0';
+            while (p > line && (p[-1] == ' ' || p[-1] == '\t')) {
+                *--p = '\0';
+            }
+            return;
+        }
+    }
+}
+
+/* Problems logged per file: a broken file must not flood syslog. */
+#define CFG_MAX_LOGGED 20U
+
+static void first_error(int *ret, int r)
+{
+    if (*ret == EOTP_OK && r != EOTP_OK) {
+        *ret = r;
+    }
+}
+
 int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
                           const char *name, const struct eotp_logger *lg)
 {
+    int ret = EOTP_OK;
     char safe_name[EOTP_FIELD_MAX];
     char where[EOTP_FIELD_MAX + 16];
     unsigned int lineno = 0;
+    unsigned int nerr = 0;
     bool seen[NKEYS];
     char *line;
     char *next;
@@ -571,6 +783,8 @@ int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
         return EOTP_E_CONFIG;
     }
     for (line = buf; line != NULL && *line != '\0'; line = next) {
+        /* At most CFG_MAX_LOGGED problems are logged per file. */
+        const struct eotp_logger *ll = nerr < CFG_MAX_LOGGED ? lg : NULL;
         char *eq;
         char *key;
         char *value;
@@ -586,10 +800,13 @@ int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
         if (*line == '\0' || *line == '#') {
             continue;
         }
+        strip_comment(line);
         eq = strchr(line, '=');
         if (eq == NULL) {
-            eotp_log(lg, LOG_ERR, "config: expected key = value at %s", where);
-            return EOTP_E_CONFIG;
+            eotp_log(ll, LOG_ERR, "config: expected key = value at %s", where);
+            first_error(&ret, EOTP_E_CONFIG);
+            nerr++;
+            continue;
         }
         *eq = '\0';
         key = trim(line);
@@ -597,18 +814,28 @@ int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
         k = find_key(key);
         if (k != NULL) {
             if (seen[k - keys]) {
-                eotp_log(lg, LOG_ERR, "config: key %s given twice at %s",
+                eotp_log(ll, LOG_ERR, "config: key %s given twice at %s",
                          k->name, where);
-                return EOTP_E_CONFIG;
+                mark_bad(cfg, k);
+                first_error(&ret, EOTP_E_CONFIG);
+                nerr++;
+                continue;
             }
             seen[k - keys] = true;
         }
-        r = eotp_cfg_set(cfg, key, value, false, where, lg);
-        if (r != EOTP_OK) {
+        /* Every line is checked, so that one run reports every problem. */
+        r = eotp_cfg_set(cfg, key, value, false, where, ll);
+        if (r == EOTP_E_NOMEM) {
             return r;
         }
+        first_error(&ret, r);
+        nerr += r != EOTP_OK ? 1 : 0;
     }
-    return EOTP_OK;
+    if (nerr > CFG_MAX_LOGGED) {
+        eotp_log(lg, LOG_ERR, "config: %u more problems in file=%s not shown",
+                 nerr - CFG_MAX_LOGGED, safe_name);
+    }
+    return ret;
 }
 
 int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
@@ -686,15 +913,20 @@ int eotp_cfg_apply_args(struct eotp_cfg *cfg, int argc, const char **argv,
 
 int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
 {
+    int ret = EOTP_OK;
+
+    /* Every missing key is named, not only the first. */
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];
 
-        if ((k->flags & KF_REQUIRED) != 0 && str_value(cfg, k) == NULL) {
+        if ((k->flags & KF_REQUIRED) != 0 && str_value(cfg, k) == NULL &&
+            cfg->bad_keys[i] == 0) {
             eotp_log(lg, LOG_ERR, "config: required key %s is not set",
                      k->name);
-            return EOTP_E_CONFIG;
+            ret = EOTP_E_CONFIG;
         }
     }
+    /* Relations between keys: every broken one is logged too. */
     {
         const char *cur = cfg->user_sources != NULL ? cfg->user_sources : "";
         char item[16];
@@ -707,32 +939,32 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
             eotp_log(lg, LOG_ERR,
                      "config: user_sources names ldap but this build has no "
                      "LDAP support");
-            return EOTP_E_CONFIG;
+            ret = EOTP_E_CONFIG;
         }
         if (ldap && (cfg->ldap_uri == NULL || cfg->ldap_base == NULL)) {
             eotp_log(lg, LOG_ERR,
                      "config: user_sources names ldap: ldap_uri and "
                      "ldap_base are required");
-            return EOTP_E_CONFIG;
+            ret = EOTP_E_CONFIG;
         }
         if ((cfg->ldap_bind_dn == NULL) !=
             (cfg->ldap_bind_password_file == NULL)) {
             eotp_log(lg, LOG_ERR,
                      "config: ldap_bind_dn and ldap_bind_password_file go "
                      "together");
-            return EOTP_E_CONFIG;
+            ret = EOTP_E_CONFIG;
         }
     }
     if (cfg->code_length != 0 && cfg->code_length < 4) {
         eotp_log(lg, LOG_ERR,
                  "config: code_length must be 0 (any) or 4 to 10");
-        return EOTP_E_CONFIG;
+        ret = EOTP_E_CONFIG;
     }
-    if (strchr(cfg->dev_key, ':') != NULL) {
+    if (cfg->dev_key != NULL && strchr(cfg->dev_key, ':') != NULL) {
         eotp_log(lg, LOG_ERR, "config: dev_key may not contain ':'");
-        return EOTP_E_CONFIG;
+        ret = EOTP_E_CONFIG;
     }
-    return EOTP_OK;
+    return ret;
 }
 
 size_t eotp_cfg_key_count(void)

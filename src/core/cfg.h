@@ -19,6 +19,7 @@
 #define EOTP_DEFAULT_USER_MAP "/etc/security/engagelab_otp_users"
 #define EOTP_DEFAULT_STATE_DIR "/var/lib/pam_engagelab_otp"
 #define EOTP_CONF_MAX_SIZE (64 * 1024)
+#define EOTP_CFG_KEYS_MAX 128 /* room in bad_keys[] for the key table */
 
 enum eotp_unmapped {
     EOTP_UNMAPPED_DENY = 0,
@@ -85,6 +86,12 @@ struct eotp_cfg {
     int code_mode;                     /* enum eotp_code_mode */
     long code_ttl;                     /* seconds a local code is valid */
     long grace_period;                 /* seconds; 0: off */
+
+    /*
+     * Keys whose value was refused (bad value, given twice), indexed as
+     * eotp_cfg_key_name(); doctor skips the checks that need them.
+     */
+    unsigned char bad_keys[EOTP_CFG_KEYS_MAX];
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */
@@ -105,6 +112,9 @@ int eotp_cfg_load_file(struct eotp_cfg *cfg, const char *path,
  * Parse config text: buf holds len bytes followed by a NUL and is split
  * into lines in place.  name (the file name) is used in messages.  Same
  * rules and errors as eotp_cfg_load_file() once the file is read.
+ * "key = value   # note": a '#' after white space starts a comment.
+ * Every line is checked and every problem logged; the first error is
+ * returned (any error refuses the whole file).
  */
 int eotp_cfg_parse_buffer(struct eotp_cfg *cfg, char *buf, size_t len,
                           const char *name, const struct eotp_logger *lg);
@@ -130,7 +140,7 @@ void eotp_cfg_scan_args(int argc, const char **argv, const char **conf,
 int eotp_cfg_apply_args(struct eotp_cfg *cfg, int argc, const char **argv,
                         const struct eotp_logger *lg);
 
-/* Check required keys and relations between keys. */
+/* Check required keys and relations between keys; logs every problem. */
 int eotp_cfg_validate(const struct eotp_cfg *cfg,
                       const struct eotp_logger *lg);
 
@@ -138,6 +148,9 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg,
 size_t eotp_cfg_key_count(void);
 const char *eotp_cfg_key_name(size_t i);
 bool eotp_cfg_key_is_secret(size_t i);
+
+/* Was key name's value refused by the parser (see bad_keys)? */
+bool eotp_cfg_key_bad(const struct eotp_cfg *cfg, const char *name);
 
 /*
  * Text form of key i's current value into buf; secrets are shown as

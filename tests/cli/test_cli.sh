@@ -441,35 +441,38 @@ assert_eq "lookup with a world-writable map: exit 3" 3 "$RC"
 # ---------------------------------------------------------------------------
 # doctor
 
-run doctor
+# (tests/cli/test_doctor.sh tests doctor in depth; PAM stacks from an
+# empty directory here, so that the machine's own /etc/pam.d is not read.)
+mkdir -p "$T/pam-empty"
+run doctor --pam-dir "$T/pam-empty"
 assert_eq "doctor on a good setup: exit 0" 0 "$RC"
-assert_eq "doctor: 9 checks, all OK" "9 0" "$(printf '%s\n' "$OUT" | grep -c '^OK  ') $(printf '%s\n' "$OUT" | grep -c '^FAIL ')"
+assert_eq "doctor: 14 results, all OK but the world-readable map" "13 1 0" "$(printf '%s\n' "$OUT" | grep -c '^OK  ') $(printf '%s\n' "$OUT" | grep -c '^WARN user map') $(printf '%s\n' "$OUT" | grep -c '^FAIL ')"
 missing=""
-for check in "config file" "config keys" "user map" "directory: not used" "CA file" "TLS to" "credentials" "template pam-otp" "state_dir"; do
+for check in "config file" "config keys" "user map" "directory: not used" "ca_file" "TLS to" "credentials" "template pam-otp" "state_dir" "groups" "code shape" "PAM stacks"; do
     printf '%s\n' "$OUT" | grep -q "^OK  $check" || missing="$missing [$check]"
 done
 assert_eq "doctor names every check" "" "$missing"
 
-doctor_fail() { # doctor_fail NAME CONF REGEX
-    run --conf "$2" doctor
-    if [ "$RC" -eq 1 ] && printf '%s\n' "$OUT" | grep -Eq -- "$3"; then
+doctor_fail() { # doctor_fail NAME CONF REGEX [RC]
+    run --conf "$2" doctor --pam-dir "$T/pam-empty"
+    if [ "$RC" -eq "${4:-1}" ] && printf '%s\n' "$OUT" | grep -Eq -- "$3"; then
         t_ok "doctor: $1"
     else
         t_fail "doctor: $1" "rc=$RC" "$OUT" "$ERR"
     fi
 }
-doctor_fail "config mode 0644 fails" "$T/conf-0644" "^FAIL config file .*mode 0644.*chmod 0600"
+doctor_fail "config mode 0644 fails (exit 3)" "$T/conf-0644" "^FAIL config file .*mode 0644.*chmod 0600" 3
 conf_with "$T/conf-nokey" "template_id = x"
 sed -i '/^template_id/d' "$T/conf-nokey"
-doctor_fail "missing required key fails" "$T/conf-nokey" "^FAIL config keys: .*template_id"
+doctor_fail "missing required key fails (exit 3)" "$T/conf-nokey" "^FAIL config: required key template_id is not set" 3
 printf 'root:%s\nbroken line\nalice:not-a-phone\n' "$PHONE" >"$T/users-bad"; chmod 0644 "$T/users-bad"
 conf_with "$T/conf-badmap" "user_map = $T/users-bad"
 doctor_fail "malformed map lines fail with line numbers" "$T/conf-badmap" "^FAIL user map .*2 malformed lines \(line 2, 3\)"
-doctor_fail "world-writable map fails" "$T/conf-ww" "^FAIL user map .*mode 0666.*chmod 0644"
+doctor_fail "world-writable map fails" "$T/conf-ww" "^FAIL user map .*mode 0666.*chmod 0600"
 doctor_fail "wrong CA fails TLS" "$T/conf-otherca" "^FAIL TLS to .*ca_file"
 printf 'not a certificate\n' >"$T/not-pem"
 conf_with "$T/conf-notpem" "ca_file = $T/not-pem"
-doctor_fail "CA file without PEM fails" "$T/conf-notpem" "^FAIL CA file .*no PEM certificate"
+doctor_fail "CA file without PEM fails" "$T/conf-notpem" "^FAIL ca_file .*no PEM certificate"
 doctor_fail "bad credentials fail" "$T/conf-badsecret" "^FAIL credentials: API error 2001.*dev_key and dev_secret"
 conf_with "$T/conf-pending" "template_id = pam-otp-pending"
 doctor_fail "pending template fails" "$T/conf-pending" "^FAIL template pam-otp-pending: Pending review"

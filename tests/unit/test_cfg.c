@@ -273,6 +273,181 @@ static void test_bad_lines(void **state)
     }
 }
 
+/* "key = value   # note"; a '#' with no white space before it stays. */
+static void test_comments(void **state)
+{
+    struct eotp_cfg cfg;
+
+    (void)state;
+    assert_int_equal(load("api_url = https://127.0.0.1:8443  # the mock\n"
+                          "dev_key = key\t# tab before\n"
+                          "dev_secret = ab#cd#  # secret with '#'\n"
+                          "template_id = pam-otp # id\n"
+                          "failmode = open#not-a-comment\n",
+                          0600, &cfg),
+                     EOTP_E_CONFIG);
+    /* failmode = "open#not-a-comment" is a bad value... */
+    assert_non_null(strstr(logbuf, "bad value for failmode"));
+    eotp_cfg_free(&cfg);
+    assert_int_equal(load("api_url = https://127.0.0.1:8443  # the mock\n"
+                          "dev_key = key\t# tab before\n"
+                          "dev_secret = ab#cd#  # secret with '#'\n"
+                          "template_id = pam-otp # id\n"
+                          "failmode = open   # break-glass\n",
+                          0600, &cfg),
+                     EOTP_OK);
+    assert_string_equal(cfg.api_url, "https://127.0.0.1:8443");
+    assert_string_equal(cfg.dev_key, "key");
+    assert_string_equal(cfg.dev_secret, "ab#cd#");
+    assert_string_equal(cfg.template_id, "pam-otp");
+    assert_int_equal(cfg.failmode, EOTP_FAIL_OPEN);
+    eotp_cfg_free(&cfg);
+    /* A value that is only a comment is empty. */
+    assert_int_equal(load(GOOD "proxy = # none\n", 0600, &cfg), EOTP_E_CONFIG);
+    assert_non_null(strstr(logbuf, "empty or unprintable value"));
+    eotp_cfg_free(&cfg);
+}
+
+/* One run names every problem, each with its line. */
+static void test_all_problems(void **state)
+{
+    struct eotp_cfg cfg;
+
+    (void)state;
+    assert_int_equal(load("api_url = https://127.0.0.1:8443\n" /* 1 */
+                          "fail_mode = open\n"                 /* 2 */
+                          "timeout = 0\n"                      /* 3 */
+                          "no equals sign\n"                   /* 4 */
+                          "unmapped = allow\n"                 /* 5 */
+                          "unmapped = deny\n"                  /* 6 */
+                          "user_sources = map, nis\n"          /* 7 */
+                          "max_attempts = 3\n",                /* 8 */
+                          0600, &cfg),
+                     EOTP_E_CONFIG);
+    assert_non_null(strstr(logbuf, "c.conf:2 key=fail_mode"));
+    assert_non_null(strstr(logbuf, "timeout at "));
+    assert_non_null(strstr(logbuf, "c.conf:3 must be a whole number"));
+    assert_non_null(strstr(logbuf, "key = value at "));
+    assert_non_null(strstr(logbuf, "c.conf:4"));
+    assert_non_null(strstr(logbuf, "c.conf:5 (valid: deny, ignore)"));
+    assert_non_null(strstr(logbuf, "key unmapped given twice at"));
+    assert_non_null(strstr(logbuf, "c.conf:7 item=nis (valid: map, ldap)"));
+    /* Lines after the errors were still read. */
+    assert_int_equal(cfg.max_attempts, 3);
+    /* Refused keys are remembered for doctor. */
+    assert_true(eotp_cfg_key_bad(&cfg, "timeout"));
+    assert_true(eotp_cfg_key_bad(&cfg, "unmapped"));
+    assert_true(eotp_cfg_key_bad(&cfg, "user_sources"));
+    assert_false(eotp_cfg_key_bad(&cfg, "max_attempts"));
+    assert_false(eotp_cfg_key_bad(&cfg, "no-such-key"));
+    eotp_cfg_free(&cfg);
+
+    /* A file of errors logs 20 of them and a count of the rest. */
+    {
+        char text[4096] = GOOD;
+        size_t lines = 0;
+
+        for (int i = 0; i < 30; i++) {
+            size_t n = strlen(text);
+
+            (void)snprintf(text + n, sizeof(text) - n, "bogus%d = 1\n", i);
+        }
+        assert_int_equal(load(text, 0600, &cfg), EOTP_E_CONFIG);
+        for (const char *p = logbuf; (p = strstr(p, "unknown key")) != NULL;
+             p++) {
+            lines++;
+        }
+        assert_int_equal(lines, 20);
+        assert_non_null(strstr(logbuf, "config: 10 more problems in file="));
+        eotp_cfg_free(&cfg);
+    }
+
+    /* Every missing required key is named. */
+    logbuf[0] = '\0';
+    assert_int_equal(eotp_cfg_init(&cfg), EOTP_OK);
+    assert_int_equal(eotp_cfg_validate(&cfg, &lg), EOTP_E_CONFIG);
+    assert_non_null(strstr(logbuf, "required key dev_key is not set"));
+    assert_non_null(strstr(logbuf, "required key dev_secret is not set"));
+    assert_non_null(strstr(logbuf, "required key template_id is not set"));
+    eotp_cfg_free(&cfg);
+}
+
+static void test_suggestions(void **state)
+{
+    static const struct {
+        const char *line;
+        const char *want; /* NULL: no suggestion */
+    } cases[] = {
+        {"fail_mode = open\n", "did you mean failmode?"},
+        {"Fail-Mode = open\n", "did you mean failmode?"},
+        {"tempalte_id = x\n", "did you mean template_id?"},
+        {"dev_secrets = x\n", "did you mean dev_secret?"},
+        {"unmaped = ignore\n", "did you mean unmapped?"},
+        {"exempt_group = wheel\n", "did you mean exempt_groups?"},
+        {"frobnicate = 1\n", NULL},
+        {"x = 1\n", NULL},
+    };
+    struct eotp_cfg cfg;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[512];
+
+        (void)snprintf(text, sizeof(text), "%s%s", GOOD, cases[i].line);
+        assert_int_equal(load(text, 0600, &cfg), EOTP_E_CONFIG);
+        assert_non_null(strstr(logbuf, "unknown key at"));
+        if (cases[i].want != NULL) {
+            if (strstr(logbuf, cases[i].want) == NULL) {
+                fail_msg("case %zu: no '%s' in: %s", i, cases[i].want, logbuf);
+            }
+        } else {
+            assert_null(strstr(logbuf, "did you mean"));
+        }
+        eotp_cfg_free(&cfg);
+    }
+    /* Module arguments get the same help. */
+    {
+        const char *argv[] = {"failmod=open"};
+
+        logbuf[0] = '\0';
+        assert_int_equal(eotp_cfg_init(&cfg), EOTP_OK);
+        assert_int_equal(eotp_cfg_apply_args(&cfg, 1, argv, &lg),
+                         EOTP_E_CONFIG);
+        assert_non_null(strstr(logbuf, "did you mean failmode?"));
+        eotp_cfg_free(&cfg);
+    }
+}
+
+static void test_valid_values_listed(void **state)
+{
+    static const struct {
+        const char *line;
+        const char *want;
+    } cases[] = {
+        {"failmode = sometimes\n", "(valid: closed, open)"},
+        {"code_mode = remote\n", "(valid: platform, local)"},
+        {"language = fr\n",
+         "(valid: default, zh_CN, zh_HK, en, ja, th, es, auto)"},
+        {"alt_templates = fax:t1\n", "channel one of sms, whatsapp"},
+        {"debug = maybe\n", "must be yes or no"},
+        {"timeout = 999\n", "from 1 to 120"},
+        {"lockout = 3\n", "COUNT/SECONDS"},
+    };
+    struct eotp_cfg cfg;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[512];
+
+        (void)snprintf(text, sizeof(text), "%s%s", GOOD, cases[i].line);
+        assert_int_equal(load(text, 0600, &cfg), EOTP_E_CONFIG);
+        if (strstr(logbuf, cases[i].want) == NULL) {
+            fail_msg("case %zu: no '%s' in: %s", i, cases[i].want, logbuf);
+        }
+        eotp_cfg_free(&cfg);
+    }
+}
+
 static void test_good_values(void **state)
 {
     struct eotp_cfg cfg;
@@ -408,6 +583,10 @@ int main(void)
         cmocka_unit_test(test_symlink_dir_missing),
         cmocka_unit_test(test_oversize_and_nul),
         cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_comments),
+        cmocka_unit_test(test_all_problems),
+        cmocka_unit_test(test_suggestions),
+        cmocka_unit_test(test_valid_values_listed),
         cmocka_unit_test(test_good_values),
         cmocka_unit_test(test_module_args),
         cmocka_unit_test(test_parse_long),
