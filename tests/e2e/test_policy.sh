@@ -83,6 +83,14 @@ login EOTPBench7 +6590007777 -- @wrong @wrong @wrong
 login eotpbench7 +6590007777 -- @code
 assert_eq "another case of the name shares the account's lockout" PAM_AUTH_ERR "$RES"
 assert_match "the lockout is the account's" 'reason=locked' "$OUT"
+# engagelab-otp state must mean the same account as the module.
+show=$("${LOGIN_WRAP[@]}" "$CLI" -c "$T/conf" state show EOTPBench7 2>&1)
+assert_match "state show ANOTHER-CASE: the account's record" 'user: eotpbench7' "$show"
+assert_match "state show ANOTHER-CASE: the account's lockout" 'locked out: yes' "$show"
+"${LOGIN_WRAP[@]}" "$CLI" -c "$T/conf" state reset EOTPBench7 >/dev/null 2>&1
+mockctl reset >/dev/null # the reset forgot the pending code: no 3004 reuse
+login eotpbench7 +6590007777 -- @code
+assert_eq "state reset ANOTHER-CASE lifts the account's lockout" PAM_SUCCESS "$RES"
 LOGIN_WRAP=()
 sed -i '/^eotpbench7:/d' "$T/users"
 
