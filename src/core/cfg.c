@@ -322,8 +322,9 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->ldap_filter = strdup("(uid=%u)");
     cfg->ldap_attributes = strdup("mobile,mail");
     cfg->ldap_timeout = 5;
-    cfg->code_length = 0;
-    cfg->code_type = 7;
+    /* EngageLab's usual template: six digits.  Anything else is set. */
+    cfg->code_length = 6;
+    cfg->code_type = 1;
     cfg->send_limit.count = 5;
     cfg->send_limit.seconds = 900;
     cfg->rhost_send_limit.count = 20;

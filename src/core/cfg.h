@@ -74,8 +74,8 @@ struct eotp_cfg {
 
     /* What the message says. */
     char *params;     /* list of name=template (%h %s %u %r %c %%) */
-    long code_length; /* 0: any length from 4 to 10 */
-    long code_type;   /* bitmask 1 digits, 2 lower, 4 upper */
+    long code_length; /* 0: any length from 4 to 10; default 6 */
+    long code_type;   /* bitmask 1 digits, 2 lower, 4 upper; default 1 */
 
     /* Abuse resistance and state. */
     struct eotp_rate send_limit;       /* per user */

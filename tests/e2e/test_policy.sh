@@ -184,4 +184,13 @@ login daemon +6581234567 -- "$(printf 'hunter2\n')" 'my password!' 'p@ss' @code
 assert_match "password-like answers counted as wrong attempts" 'result=denied .*reason=max_attempts' "$OUT"
 assert_no_match "no password in the request log" 'hunter2|my password|p@ss' "$(cat "$MOCK_REQLOG")"
 
+# The defaults are the usual template's six digits: a short alphanumeric
+# password typed at the prompt stays here.
+fresh max_attempts=4
+login daemon +6581234567 -- abc123 1234 1234567 @code
+assert_eq "default shape: a code of six digits is accepted" PAM_SUCCESS "$RES"
+nver=$(tail -n +$((REQ0 + 1)) "$MOCK_REQLOG" | grep -c '/v1/verifications')
+assert_eq "default shape: abc123, 1234 and 1234567 never reach the API" 1 "$nver"
+assert_no_match "default shape: no abc123 in the request log" 'abc123' "$(cat "$MOCK_REQLOG")"
+
 t_summary
