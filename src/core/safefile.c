@@ -14,6 +14,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static const char *file_type(mode_t mode)
+{
+    if (S_ISFIFO(mode)) {
+        return "a FIFO";
+    }
+    if (S_ISDIR(mode)) {
+        return "a directory";
+    }
+    if (S_ISSOCK(mode)) {
+        return "a socket";
+    }
+    if (S_ISCHR(mode) || S_ISBLK(mode)) {
+        return "a device";
+    }
+    return "not a plain file";
+}
+
 static int check(int fd, enum eotp_sf_policy policy, size_t max_size,
                  char *why, size_t whylen)
 {
@@ -24,7 +41,8 @@ static int check(int fd, enum eotp_sf_policy policy, size_t max_size,
         return EOTP_E_FILE;
     }
     if (!S_ISREG(st.st_mode)) {
-        (void)snprintf(why, whylen, "not a regular file");
+        (void)snprintf(why, whylen, "not a regular file (%s)",
+                       file_type(st.st_mode));
         return EOTP_E_CONFIG;
     }
     if (st.st_uid != 0) {
@@ -55,7 +73,13 @@ int eotp_safefile_open(const char *path, enum eotp_sf_policy policy,
                        size_t max_size, int *fd, char *why, size_t whylen)
 {
     int r;
-    int f = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    /*
+     * O_NONBLOCK: a FIFO at the path must not hang the login until a
+     * writer appears; it is opened at once and refused by check().
+     * Reads of a regular file ignore the flag.
+     */
+    int f = open(path,
+                 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
 
     if (f < 0) {
         if (errno == ELOOP) {
