@@ -162,6 +162,9 @@ int eotp_cli_load_config(const struct eotp_global *g, struct eotp_cfg *cfg)
     if (r == EOTP_OK) {
         r = eotp_cfg_validate(cfg, &lg);
     }
+    if (r == EOTP_OK) {
+        r = eotp_cfg_check_files(cfg, &lg);
+    }
     if (r != EOTP_OK) {
         eotp_cli_err("cannot use the config file %s (%s); run '%s doctor' "
                      "for details",

@@ -321,8 +321,27 @@ static void check_directory(struct report *rep, const struct eotp_global *g,
     }
 }
 
+/* How to fix a trust file that eotp_safefile_check() refused. */
+static const char *trust_file_fix(enum eotp_sf_reason reason)
+{
+    switch (reason) {
+    case EOTP_SF_UNREADABLE:
+    case EOTP_SF_IO:
+        return "name a readable PEM file";
+    case EOTP_SF_SYMLINK:
+        return "name the file the link points to";
+    case EOTP_SF_PARENT:
+        return "make every directory on the path root's and not writable "
+               "by group or others";
+    default:
+        return "make it a root-owned regular file, mode 0644";
+    }
+}
+
 static void check_ca_file(struct report *rep, const struct eotp_cfg *cfg)
 {
+    enum eotp_sf_reason reason = EOTP_SF_OK;
+    char why[160];
     char safe[EOTP_FIELD_MAX];
     BIO *bio;
     X509 *x;
@@ -334,9 +353,10 @@ static void check_ca_file(struct report *rep, const struct eotp_cfg *cfg)
         return;
     }
     eotp_sanitize(safe, sizeof(safe), cfg->ca_file, false);
-    if (access(cfg->ca_file, R_OK) != 0) {
-        fail(rep, "CA file %s: %s: set ca_file to a readable PEM file", safe,
-             strerror(errno));
+    /* The module's own check (eotp_cfg_check_files()), with its reason. */
+    if (eotp_safefile_check(cfg->ca_file, EOTP_SF_PUBLIC, EOTP_TRUST_FILE_MAX,
+                            &reason, why, sizeof(why)) != EOTP_OK) {
+        fail(rep, "CA file %s: %s: %s", safe, why, trust_file_fix(reason));
         return;
     }
     bio = BIO_new_file(cfg->ca_file, "r");

@@ -31,6 +31,7 @@ enum key_type {
 
 #define KF_SECRET 0x1   /* never a module argument, never shown */
 #define KF_REQUIRED 0x2 /* must be set */
+#define KF_TRUST 0x4    /* a trust file (CA...): eotp_cfg_check_files() */
 
 struct key {
     const char *name;
@@ -201,7 +202,7 @@ static const struct key keys[] = {
      NULL},
     {"dev_secret", KT_STRING, OFF(dev_secret), 0, 0, NULL,
      KF_SECRET | KF_REQUIRED, NULL},
-    {"ca_file", KT_PATH, OFF(ca_file), 0, 0, NULL, 0, NULL},
+    {"ca_file", KT_PATH, OFF(ca_file), 0, 0, NULL, KF_TRUST, NULL},
     {"template_id", KT_STRING, OFF(template_id), 1, 128, NULL, KF_REQUIRED,
      NULL},
     {"language", KT_STRING, OFF(language), 0, 0, language_names, 0, NULL},
@@ -224,7 +225,7 @@ static const struct key keys[] = {
     {"ldap_bind_dn", KT_STRING, OFF(ldap_bind_dn), 0, 0, NULL, 0, NULL},
     {"ldap_bind_password_file", KT_PATH, OFF(ldap_bind_password_file), 0, 0,
      NULL, 0, NULL},
-    {"ldap_ca_file", KT_PATH, OFF(ldap_ca_file), 0, 0, NULL, 0, NULL},
+    {"ldap_ca_file", KT_PATH, OFF(ldap_ca_file), 0, 0, NULL, KF_TRUST, NULL},
     {"ldap_starttls", KT_BOOL, OFF(ldap_starttls), 0, 0, NULL, 0, NULL},
     {"ldap_timeout", KT_LONG, OFF(ldap_timeout), 1, 60, NULL, 0, NULL},
     {"default_country_code", KT_STRING, OFF(default_country_code), 0, 0, NULL,
@@ -732,6 +733,30 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
     if (strchr(cfg->dev_key, ':') != NULL) {
         eotp_log(lg, LOG_ERR, "config: dev_key may not contain ':'");
         return EOTP_E_CONFIG;
+    }
+    return EOTP_OK;
+}
+
+int eotp_cfg_check_files(const struct eotp_cfg *cfg,
+                         const struct eotp_logger *lg)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        const char *path = str_value(cfg, k);
+        char why[160];
+        char safe[EOTP_FIELD_MAX];
+        enum eotp_sf_reason reason = EOTP_SF_OK;
+
+        if ((k->flags & KF_TRUST) == 0 || path == NULL) {
+            continue;
+        }
+        if (eotp_safefile_check(path, EOTP_SF_PUBLIC, EOTP_TRUST_FILE_MAX,
+                                &reason, why, sizeof(why)) != EOTP_OK) {
+            eotp_log(lg, LOG_ALERT,
+                     "config: refusing %s file=%s reason=\"%s\"", k->name,
+                     eotp_sanitize(safe, sizeof(safe), path, true), why);
+            return EOTP_E_CONFIG;
+        }
     }
     return EOTP_OK;
 }

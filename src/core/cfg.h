@@ -134,6 +134,18 @@ int eotp_cfg_apply_args(struct eotp_cfg *cfg, int argc, const char **argv,
 int eotp_cfg_validate(const struct eotp_cfg *cfg,
                       const struct eotp_logger *lg);
 
+/*
+ * Check every trust file the config names (ca_file, ldap_ca_file: the
+ * keys flagged KF_TRUST in cfg.c's table; a trust file added later gets
+ * the flag) with eotp_safefile_check(): a root-owned regular file, not a
+ * symbolic link, not writable by group or others, in directories only
+ * root can change.  The first refused file is logged (key, file, reason)
+ * and gives EOTP_E_CONFIG, also when it is missing.  Called after
+ * eotp_cfg_validate() by the module and the admin tool.
+ */
+int eotp_cfg_check_files(const struct eotp_cfg *cfg,
+                         const struct eotp_logger *lg);
+
 /* Number of known keys, and their names, for tools and docs. */
 size_t eotp_cfg_key_count(void);
 const char *eotp_cfg_key_name(size_t i);
