@@ -64,8 +64,52 @@ static bool check_source(const char *v)
 
 static bool check_uri(const char *v)
 {
+    /* ldapi:// alone names libldap's default socket. */
     return (strncmp(v, "ldap://", 7) == 0 && v[7] != '\0') ||
-           (strncmp(v, "ldaps://", 8) == 0 && v[8] != '\0');
+           (strncmp(v, "ldaps://", 8) == 0 && v[8] != '\0') ||
+           strncmp(v, "ldapi://", 8) == 0;
+}
+
+bool eotp_ldap_uri_in_clear(const char *uri)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    unsigned char a[sizeof(struct in6_addr)];
+    const char *h;
+    size_t n;
+
+    if (strncmp(uri, "ldap://", 7) != 0) {
+        return false; /* ldaps:// is TLS, ldapi:// a local socket */
+    }
+    h = uri + 7;
+    if (*h == '[') {
+        const char *end = strchr(h, ']');
+
+        if (end == NULL) {
+            return true;
+        }
+        h++;
+        n = (size_t)(end - h);
+    } else {
+        n = strcspn(h, ":/?");
+    }
+    if (n == 0 || n >= sizeof(host)) {
+        return true; /* no host: ldap.conf's, which may be anywhere */
+    }
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0) {
+        return false;
+    }
+    if (inet_pton(AF_INET, host, a) == 1) {
+        return a[0] != 127;
+    }
+    if (inet_pton(AF_INET6, host, a) == 1) {
+        const struct in6_addr *in6 = (const struct in6_addr *)(const void *)a;
+
+        return !(IN6_IS_ADDR_LOOPBACK(in6) ||
+                 (IN6_IS_ADDR_V4MAPPED(in6) && a[12] == 127));
+    }
+    return true;
 }
 
 static bool check_attr(const char *v)
@@ -228,6 +272,8 @@ static const struct key keys[] = {
     {"ldap_ca_file", KT_PATH, OFF(ldap_ca_file), 0, 0, NULL, KF_TRUST, NULL},
     {"ldap_starttls", KT_BOOL, OFF(ldap_starttls), 0, 0, NULL, 0, NULL},
     {"ldap_timeout", KT_LONG, OFF(ldap_timeout), 1, 60, NULL, 0, NULL},
+    /* Plain LDAP to another host only when asked for (issue 11). */
+    {"ldap_insecure", KT_BOOL, OFF(ldap_insecure), 0, 0, NULL, 0, NULL},
     {"default_country_code", KT_STRING, OFF(default_country_code), 0, 0, NULL,
      0, check_country},
     {"only_groups", KT_LIST, OFF(only_groups), 0, 0, NULL, 0, check_group},
@@ -716,6 +762,25 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
                      "config: user_sources names ldap: ldap_uri and "
                      "ldap_base are required");
             return EOTP_E_CONFIG;
+        }
+        if (cfg->ldap_uri != NULL && !cfg->ldap_starttls &&
+            !cfg->ldap_insecure) {
+            const char *uc = cfg->ldap_uri;
+            char uri[512];
+
+            while (eotp_list_next(&uc, uri, sizeof(uri))) {
+                char safe[EOTP_FIELD_MAX];
+
+                if (!eotp_ldap_uri_in_clear(uri)) {
+                    continue;
+                }
+                eotp_log(lg, LOG_ERR,
+                         "config: ldap_uri uri=%s would search the directory "
+                         "in clear text: use ldaps://, ldap_starttls = yes, "
+                         "or ldap_insecure = yes to accept that",
+                         eotp_sanitize(safe, sizeof(safe), uri, true));
+                return EOTP_E_CONFIG;
+            }
         }
         if ((cfg->ldap_bind_dn == NULL) !=
             (cfg->ldap_bind_password_file == NULL)) {

@@ -64,7 +64,8 @@ struct eotp_cfg {
     char *ldap_bind_password_file;
     char *ldap_ca_file;
     bool ldap_starttls;
-    long ldap_timeout;          /* seconds, bounds connect and search */
+    long ldap_timeout;  /* seconds, bounds connect and search */
+    bool ldap_insecure; /* allow ldap:// to another host without StartTLS */
     char *default_country_code; /* digits, for national numbers */
 
     /* Who must use the second factor. */
@@ -145,6 +146,15 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg,
  */
 int eotp_cfg_check_files(const struct eotp_cfg *cfg,
                          const struct eotp_logger *lg);
+
+/*
+ * True when uri is ldap:// to a host that is not loopback (127.0.0.0/8,
+ * ::1, localhost) or names no host: without StartTLS the search and its
+ * answer, which decides where codes go, cross the network in clear.
+ * ldaps:// and ldapi:// are never in clear.  eotp_cfg_validate() refuses
+ * such a URI unless ldap_starttls or ldap_insecure is set.
+ */
+bool eotp_ldap_uri_in_clear(const char *uri);
 
 /* Number of known keys, and their names, for tools and docs. */
 size_t eotp_cfg_key_count(void);
