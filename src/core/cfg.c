@@ -807,12 +807,17 @@ int eotp_cfg_check_files(const struct eotp_cfg *cfg,
 {
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];
-        const char *path = str_value(cfg, k);
+        const char *path;
         char why[160];
         char safe[EOTP_FIELD_MAX];
         enum eotp_sf_reason reason = EOTP_SF_OK;
 
-        if ((k->flags & KF_TRUST) == 0 || path == NULL) {
+        /* Only KT_PATH keys hold a char * at their offset. */
+        if ((k->flags & KF_TRUST) == 0 || k->type != KT_PATH) {
+            continue;
+        }
+        path = str_value(cfg, k);
+        if (path == NULL) {
             continue;
         }
         if (eotp_safefile_check(path, EOTP_SF_PUBLIC, EOTP_TRUST_FILE_MAX,
