@@ -97,6 +97,18 @@ void eotp_cli_logger(const struct eotp_global *g, struct eotp_logger *lg);
  */
 int eotp_cli_load_config(const struct eotp_global *g, struct eotp_cfg *cfg);
 
+/*
+ * The name the module uses for the account typed as user: the passwd
+ * entry's pw_name when the system knows user (a directory that ignores
+ * case finds "ALICE" for alice), else user as typed, so that a removed
+ * account's state can still be shown or reset.  buf (buflen bytes, at
+ * least EOTP_USER_NAME_MAX + 1) may receive the name; *known (may be
+ * NULL) tells whether the system knows the user.  Every command that
+ * takes a USER goes through this.
+ */
+const char *eotp_cli_account_name(const char *user, char *buf, size_t buflen,
+                                  bool *known);
+
 /* An API client for cfg; returns an exit code. */
 int eotp_cli_api_open(const struct eotp_cfg *cfg, struct eotp_api **api);
 

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "../core/err.h"
+#include "../core/policy.h"
 #include "../core/secret.h"
 
 #include <errno.h>
@@ -161,6 +162,9 @@ int eotp_cli_load_config(const struct eotp_global *g, struct eotp_cfg *cfg)
     if (r == EOTP_OK) {
         r = eotp_cfg_validate(cfg, &lg);
     }
+    if (r == EOTP_OK) {
+        r = eotp_cfg_check_files(cfg, &lg);
+    }
     if (r != EOTP_OK) {
         eotp_cli_err("cannot use the config file %s (%s); run '%s doctor' "
                      "for details",
@@ -242,6 +246,17 @@ int eotp_cli_param_add(struct eotp_cli_params *p, char *arg)
     p->kv[p->n].value = eq + 1;
     p->n++;
     return EOTP_EXIT_OK;
+}
+
+const char *eotp_cli_account_name(const char *user, char *buf, size_t buflen,
+                                  bool *known)
+{
+    bool k = eotp_user_lookup(user, NULL, buf, buflen) == EOTP_OK;
+
+    if (known != NULL) {
+        *known = k;
+    }
+    return k ? buf : user;
 }
 
 int eotp_cli_number(const char *name, const char *s, long min, long max,

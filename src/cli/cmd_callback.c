@@ -13,6 +13,7 @@
 #include <time.h>
 
 #define SECRET_FILE_MAX 4096
+#define DEFAULT_MAX_AGE 300 /* seconds; --max-age 0 turns the check off */
 
 static const char *const usage_lines[] = {
     "Usage: " EOTP_PROG " callback verify --secret-file FILE "
@@ -29,7 +30,9 @@ static const char *const usage_lines[] = {
     "                       owned by root with no group/other access (0600",
     "                       or 0400); one trailing newline is ignored",
     "  --max-age SECONDS    reject timestamps more than SECONDS away from",
-    "                       now, in the past or the future",
+    "                       now, in the past or the future (default 300);",
+    "                       0 turns the check off and accepts a replayed",
+    "                       header forever",
     "  -h, --help           show this help",
     NULL};
 
@@ -54,7 +57,7 @@ static int cb_verify(int argc, char **argv, const struct eotp_global *g)
     size_t secret_len = 0;
     char why[256];
     char safe[EOTP_FIELD_MAX];
-    long max_age = 0;
+    long max_age = DEFAULT_MAX_AGE;
     int opt;
     int rc;
     int r;
@@ -66,7 +69,7 @@ static int cb_verify(int argc, char **argv, const struct eotp_global *g)
             secret_file = optarg;
             break;
         case OPT_MAX_AGE:
-            if (eotp_cli_number("--max-age", optarg, 1, 100L * 365 * 86400,
+            if (eotp_cli_number("--max-age", optarg, 0, 100L * 365 * 86400,
                                 &max_age) != EOTP_EXIT_OK) {
                 return eotp_cli_bad_option(argv[0]);
             }

@@ -76,9 +76,7 @@ int eotp_cmd_lookup(int argc, char **argv, const struct eotp_global *g)
         return eotp_cli_usage_error(argv[0], "expects one USER");
     }
     /* As the module does: the account's own name when the system knows it. */
-    known = eotp_user_lookup(argv[optind], NULL, canon, sizeof(canon)) ==
-            EOTP_OK;
-    name = known ? canon : argv[optind];
+    name = eotp_cli_account_name(argv[optind], canon, sizeof(canon), &known);
     eotp_sanitize(user, sizeof(user), name, false);
     rc = eotp_cli_load_config(g, &cfg);
     if (rc != EOTP_EXIT_OK) {

@@ -7,6 +7,7 @@
 
 #include "../core/err.h"
 #include "../core/limits.h"
+#include "../core/policy.h"
 #include "../core/secret.h"
 #include "../core/state.h"
 
@@ -27,6 +28,9 @@ static const char *const usage_lines[] = {
     "from a remote address (rhost_send_limit; IPv6 counts per /64).",
     "reset removes the record: limits and lockout start afresh, pending",
     "codes can no longer be reused, grace periods end.  Needs root.",
+    "USER is looked up as the module does: a system whose user lookup",
+    "ignores case (SSSD, winbind) maps ALICE to the account alice, and",
+    "alice's record is used.",
     "",
     "Options:",
     "  --rhost ADDRESS  the record of a remote address instead of a user",
@@ -126,6 +130,8 @@ static int run(int argc, char **argv, const struct eotp_global *g, bool reset)
     struct eotp_cfg cfg;
     const char *rhost = NULL;
     char what[EOTP_FIELD_MAX];
+    char canon[EOTP_USER_NAME_MAX + 1];
+    const char *user = NULL;
     bool present = false;
     long long now = (long long)time(NULL);
     int opt;
@@ -147,8 +153,11 @@ static int run(int argc, char **argv, const struct eotp_global *g, bool reset)
         return eotp_cli_usage_error(argv[0],
                                     "expects one USER or --rhost ADDRESS");
     }
-    eotp_sanitize(what, sizeof(what), rhost != NULL ? rhost : argv[optind],
-                  false);
+    if (rhost == NULL) {
+        /* The record the module keeps is under the account's own name. */
+        user = eotp_cli_account_name(argv[optind], canon, sizeof(canon), NULL);
+    }
+    eotp_sanitize(what, sizeof(what), rhost != NULL ? rhost : user, false);
     rc = eotp_cli_load_config(g, &cfg);
     if (rc != EOTP_EXIT_OK) {
         return rc;
@@ -167,7 +176,7 @@ static int run(int argc, char **argv, const struct eotp_global *g, bool reset)
             r = eotp_state_lock_rhost(cfg.state_dir, rhost, key, &lg, &h);
         }
     } else {
-        r = eotp_state_lock(cfg.state_dir, argv[optind], &lg, &h);
+        r = eotp_state_lock(cfg.state_dir, user, &lg, &h);
     }
     if (r != EOTP_OK) {
         eotp_cli_err("cannot use the state directory (%s); run as root",

@@ -5,6 +5,7 @@
 
 #include "../core/err.h"
 #include "../core/otp.h"
+#include "../core/policy.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -52,6 +53,7 @@ int eotp_cmd_test(int argc, char **argv, const struct eotp_global *g)
     struct eotp_logger lg;
     struct eotp_cfg cfg;
     char user[EOTP_FIELD_MAX];
+    char canon[EOTP_USER_NAME_MAX + 1];
     const char *label;
     int opt;
     int rc;
@@ -67,7 +69,11 @@ int eotp_cmd_test(int argc, char **argv, const struct eotp_global *g)
     if (argc - optind != 1 || argv[optind][0] == '\0') {
         return eotp_cli_usage_error(argv[0], "expects one USER");
     }
-    eotp_sanitize(user, sizeof(user), argv[optind], false);
+    /* eotp_authenticate() goes on with this name too; show it. */
+    eotp_sanitize(user, sizeof(user),
+                  eotp_cli_account_name(argv[optind], canon, sizeof(canon),
+                                        NULL),
+                  false);
     rc = eotp_cli_load_config(g, &cfg);
     if (rc != EOTP_EXIT_OK) {
         return rc;

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CA_FILE_MAX (4 * 1024 * 1024)
+#define CA_FILE_MAX EOTP_TRUST_FILE_MAX
 
 /*
  * A logger that keeps what the core says, so that a result can quote it;
@@ -250,20 +250,47 @@ void eotp_doc_check_groups(struct eotp_doctor *d)
 /* ---- CA files ------------------------------------------------------------ */
 
 /*
- * The trust check of a CA file: the same rules as for the module's other
- * trusted files.  One place, so that a stricter check (parents too) can
- * replace it.  Returns 0 with *fd open, or an error with why set.
+ * The trust check of a CA file: the module's own (eotp_cfg_check_files()
+ * uses eotp_safefile_check(), the same rules), opened here to parse it.
+ * Returns 0 with *fd open, or an error with why and *reason set.
  */
-static int ca_trust(const char *path, int *fd, char *why, size_t whylen)
+static int ca_trust(const char *path, int *fd, enum eotp_sf_reason *reason,
+                    char *why, size_t whylen)
 {
+    int r = eotp_safefile_check(path, EOTP_SF_PUBLIC, CA_FILE_MAX, reason, why,
+                                whylen);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
     return eotp_safefile_open(path, EOTP_SF_PUBLIC, CA_FILE_MAX, fd, why,
                               whylen);
+}
+
+/* How to fix a trust file that eotp_safefile_check() refused. */
+static const char *trust_file_fix(enum eotp_sf_reason reason)
+{
+    switch (reason) {
+    case EOTP_SF_SYMLINK:
+        return "name the file the link points to";
+    case EOTP_SF_PARENT:
+        return "make every directory on the path root's and not writable "
+               "by group or others";
+    case EOTP_SF_NOT_REGULAR:
+    case EOTP_SF_TOO_BIG:
+        return "name a regular PEM file";
+    default:
+        return "make it a root-owned file that only root can write "
+               "(chown root:root, chmod 0644): anyone who can write it can "
+               "make the module trust any server";
+    }
 }
 
 static void check_one_ca(struct eotp_doctor *d, const char *key,
                          const char *path, const char *used_for)
 {
     char safe[EOTP_FIELD_MAX];
+    enum eotp_sf_reason reason = EOTP_SF_OK;
     char why[160];
     char fix[2 * EOTP_FIELD_MAX + 160];
     BIO *bio;
@@ -274,7 +301,7 @@ static void check_one_ca(struct eotp_doctor *d, const char *key,
     int r;
 
     eotp_sanitize(safe, sizeof(safe), path, false);
-    r = ca_trust(path, &fd, why, sizeof(why));
+    r = ca_trust(path, &fd, &reason, why, sizeof(why));
     if (r == EOTP_E_FILE) {
         (void)snprintf(fix, sizeof(fix), "set %s to a readable PEM file", key);
         eotp_doctor_report(d, key, EOTP_DOC_FAIL, fix, "%s %s: %s", key, safe,
@@ -282,13 +309,8 @@ static void check_one_ca(struct eotp_doctor *d, const char *key,
         return;
     }
     if (r != EOTP_OK) {
-        (void)snprintf(fix, sizeof(fix),
-                       "run 'chown root:root %s && chmod 0644 %s' (anyone "
-                       "who can write it can make the module trust any "
-                       "server)",
-                       safe, safe);
-        eotp_doctor_report(d, key, EOTP_DOC_FAIL, fix, "%s %s: %s", key, safe,
-                           why);
+        eotp_doctor_report(d, key, EOTP_DOC_FAIL, trust_file_fix(reason),
+                           "%s %s: %s", key, safe, why);
         return;
     }
     bio = BIO_new_fd(fd, BIO_CLOSE);

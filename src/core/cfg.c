@@ -32,6 +32,7 @@ enum key_type {
 
 #define KF_SECRET 0x1   /* never a module argument, never shown */
 #define KF_REQUIRED 0x2 /* must be set */
+#define KF_TRUST 0x4    /* a trust file (CA...): eotp_cfg_check_files() */
 
 struct key {
     const char *name;
@@ -64,8 +65,52 @@ static bool check_source(const char *v)
 
 static bool check_uri(const char *v)
 {
+    /* ldapi:// alone names libldap's default socket. */
     return (strncmp(v, "ldap://", 7) == 0 && v[7] != '\0') ||
-           (strncmp(v, "ldaps://", 8) == 0 && v[8] != '\0');
+           (strncmp(v, "ldaps://", 8) == 0 && v[8] != '\0') ||
+           strncmp(v, "ldapi://", 8) == 0;
+}
+
+bool eotp_ldap_uri_in_clear(const char *uri)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    unsigned char a[sizeof(struct in6_addr)];
+    const char *h;
+    size_t n;
+
+    if (strncmp(uri, "ldap://", 7) != 0) {
+        return false; /* ldaps:// is TLS, ldapi:// a local socket */
+    }
+    h = uri + 7;
+    if (*h == '[') {
+        const char *end = strchr(h, ']');
+
+        if (end == NULL) {
+            return true;
+        }
+        h++;
+        n = (size_t)(end - h);
+    } else {
+        n = strcspn(h, ":/?");
+    }
+    if (n == 0 || n >= sizeof(host)) {
+        return true; /* no host: ldap.conf's, which may be anywhere */
+    }
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0) {
+        return false;
+    }
+    if (inet_pton(AF_INET, host, a) == 1) {
+        return a[0] != 127;
+    }
+    if (inet_pton(AF_INET6, host, a) == 1) {
+        const struct in6_addr *in6 = (const struct in6_addr *)(const void *)a;
+
+        return !(IN6_IS_ADDR_LOOPBACK(in6) ||
+                 (IN6_IS_ADDR_V4MAPPED(in6) && a[12] == 127));
+    }
+    return true;
 }
 
 static bool check_attr(const char *v)
@@ -202,7 +247,7 @@ static const struct key keys[] = {
      NULL},
     {"dev_secret", KT_STRING, OFF(dev_secret), 0, 0, NULL,
      KF_SECRET | KF_REQUIRED, NULL},
-    {"ca_file", KT_PATH, OFF(ca_file), 0, 0, NULL, 0, NULL},
+    {"ca_file", KT_PATH, OFF(ca_file), 0, 0, NULL, KF_TRUST, NULL},
     {"template_id", KT_STRING, OFF(template_id), 1, 128, NULL, KF_REQUIRED,
      NULL},
     {"language", KT_STRING, OFF(language), 0, 0, language_names, 0, NULL},
@@ -225,9 +270,11 @@ static const struct key keys[] = {
     {"ldap_bind_dn", KT_STRING, OFF(ldap_bind_dn), 0, 0, NULL, 0, NULL},
     {"ldap_bind_password_file", KT_PATH, OFF(ldap_bind_password_file), 0, 0,
      NULL, 0, NULL},
-    {"ldap_ca_file", KT_PATH, OFF(ldap_ca_file), 0, 0, NULL, 0, NULL},
+    {"ldap_ca_file", KT_PATH, OFF(ldap_ca_file), 0, 0, NULL, KF_TRUST, NULL},
     {"ldap_starttls", KT_BOOL, OFF(ldap_starttls), 0, 0, NULL, 0, NULL},
     {"ldap_timeout", KT_LONG, OFF(ldap_timeout), 1, 60, NULL, 0, NULL},
+    /* Plain LDAP to another host only when asked for (issue 11). */
+    {"ldap_insecure", KT_BOOL, OFF(ldap_insecure), 0, 0, NULL, 0, NULL},
     {"default_country_code", KT_STRING, OFF(default_country_code), 0, 0, NULL,
      0, check_country},
     {"only_groups", KT_LIST, OFF(only_groups), 0, 0, NULL, 0, check_group},
@@ -477,8 +524,9 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->ldap_filter = strdup("(uid=%u)");
     cfg->ldap_attributes = strdup("mobile,mail");
     cfg->ldap_timeout = 5;
-    cfg->code_length = 0;
-    cfg->code_type = 7;
+    /* EngageLab's usual template: six digits.  Anything else is set. */
+    cfg->code_length = 6;
+    cfg->code_type = 1;
     cfg->send_limit.count = 5;
     cfg->send_limit.seconds = 900;
     cfg->rhost_send_limit.count = 20;
@@ -947,6 +995,25 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
                      "ldap_base are required");
             ret = EOTP_E_CONFIG;
         }
+        if (cfg->ldap_uri != NULL && !cfg->ldap_starttls &&
+            !cfg->ldap_insecure) {
+            const char *uc = cfg->ldap_uri;
+            char uri[512];
+
+            while (eotp_list_next(&uc, uri, sizeof(uri))) {
+                char safe[EOTP_FIELD_MAX];
+
+                if (!eotp_ldap_uri_in_clear(uri)) {
+                    continue;
+                }
+                eotp_log(lg, LOG_ERR,
+                         "config: ldap_uri uri=%s would search the directory "
+                         "in clear text: use ldaps://, ldap_starttls = yes, "
+                         "or ldap_insecure = yes to accept that",
+                         eotp_sanitize(safe, sizeof(safe), uri, true));
+                return EOTP_E_CONFIG;
+            }
+        }
         if ((cfg->ldap_bind_dn == NULL) !=
             (cfg->ldap_bind_password_file == NULL)) {
             eotp_log(lg, LOG_ERR,
@@ -965,6 +1032,35 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
         ret = EOTP_E_CONFIG;
     }
     return ret;
+}
+
+int eotp_cfg_check_files(const struct eotp_cfg *cfg,
+                         const struct eotp_logger *lg)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        const char *path;
+        char why[160];
+        char safe[EOTP_FIELD_MAX];
+        enum eotp_sf_reason reason = EOTP_SF_OK;
+
+        /* Only KT_PATH keys hold a char * at their offset. */
+        if ((k->flags & KF_TRUST) == 0 || k->type != KT_PATH) {
+            continue;
+        }
+        path = str_value(cfg, k);
+        if (path == NULL) {
+            continue;
+        }
+        if (eotp_safefile_check(path, EOTP_SF_PUBLIC, EOTP_TRUST_FILE_MAX,
+                                &reason, why, sizeof(why)) != EOTP_OK) {
+            eotp_log(lg, LOG_ALERT,
+                     "config: refusing %s file=%s reason=\"%s\"", k->name,
+                     eotp_sanitize(safe, sizeof(safe), path, true), why);
+            return EOTP_E_CONFIG;
+        }
+    }
+    return EOTP_OK;
 }
 
 size_t eotp_cfg_key_count(void)

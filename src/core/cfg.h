@@ -65,7 +65,8 @@ struct eotp_cfg {
     char *ldap_bind_password_file;
     char *ldap_ca_file;
     bool ldap_starttls;
-    long ldap_timeout;          /* seconds, bounds connect and search */
+    long ldap_timeout;  /* seconds, bounds connect and search */
+    bool ldap_insecure; /* allow ldap:// to another host without StartTLS */
     char *default_country_code; /* digits, for national numbers */
 
     /* Who must use the second factor. */
@@ -75,8 +76,8 @@ struct eotp_cfg {
 
     /* What the message says. */
     char *params;     /* list of name=template (%h %s %u %r %c %%) */
-    long code_length; /* 0: any length from 4 to 10 */
-    long code_type;   /* bitmask 1 digits, 2 lower, 4 upper */
+    long code_length; /* 0: any length from 4 to 10; default 6 */
+    long code_type;   /* bitmask 1 digits, 2 lower, 4 upper; default 1 */
 
     /* Abuse resistance and state. */
     struct eotp_rate send_limit;       /* per user */
@@ -143,6 +144,27 @@ int eotp_cfg_apply_args(struct eotp_cfg *cfg, int argc, const char **argv,
 /* Check required keys and relations between keys; logs every problem. */
 int eotp_cfg_validate(const struct eotp_cfg *cfg,
                       const struct eotp_logger *lg);
+
+/*
+ * Check every trust file the config names (ca_file, ldap_ca_file: the
+ * keys flagged KF_TRUST in cfg.c's table; a trust file added later gets
+ * the flag) with eotp_safefile_check(): a root-owned regular file, not a
+ * symbolic link, not writable by group or others, in directories only
+ * root can change.  The first refused file is logged (key, file, reason)
+ * and gives EOTP_E_CONFIG, also when it is missing.  Called after
+ * eotp_cfg_validate() by the module and the admin tool.
+ */
+int eotp_cfg_check_files(const struct eotp_cfg *cfg,
+                         const struct eotp_logger *lg);
+
+/*
+ * True when uri is ldap:// to a host that is not loopback (127.0.0.0/8,
+ * ::1, localhost) or names no host: without StartTLS the search and its
+ * answer, which decides where codes go, cross the network in clear.
+ * ldaps:// and ldapi:// are never in clear.  eotp_cfg_validate() refuses
+ * such a URI unless ldap_starttls or ldap_insecure is set.
+ */
+bool eotp_ldap_uri_in_clear(const char *uri);
 
 /* Number of known keys, and their names, for tools and docs. */
 size_t eotp_cfg_key_count(void);

@@ -1,8 +1,14 @@
 /*
  * safefile.h - open files that must be trustworthy: regular, not a
  * symlink, owned by root, not writable (or, for secrets, not readable)
- * by group or others, and not larger than a bound.  All checks are made
- * with fstat() on the open descriptor.
+ * by group or others, and not larger than a bound; and every directory
+ * on the way to it owned by root and not writable by group or others
+ * (unless it has the sticky bit, as /tmp), so that nobody but root can
+ * put another file at the path.  The path is walked one name at a time
+ * from "/" with openat(); a symbolic link on the way is followed only
+ * if it lives in such a directory, and the file itself is opened with
+ * O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC (a FIFO never blocks, a link is
+ * refused) and checked with fstat() on the open descriptor.
  */
 #ifndef EOTP_SAFEFILE_H
 #define EOTP_SAFEFILE_H
@@ -13,6 +19,22 @@ enum eotp_sf_policy {
     EOTP_SF_SECRET, /* owner root, no group/other permission at all */
     EOTP_SF_PUBLIC, /* owner root, no group/other write */
 };
+
+/* Why a file was refused, for callers that choose a fix to suggest. */
+enum eotp_sf_reason {
+    EOTP_SF_OK = 0,
+    EOTP_SF_UNREADABLE,  /* missing or cannot be opened (EOTP_E_FILE) */
+    EOTP_SF_SYMLINK,     /* the path names a symbolic link */
+    EOTP_SF_NOT_REGULAR, /* a FIFO, socket, device or directory */
+    EOTP_SF_OWNER,       /* not owned by root */
+    EOTP_SF_MODE,        /* group/other may write it (read: a secret) */
+    EOTP_SF_PARENT,      /* a directory on the way is not root's alone */
+    EOTP_SF_TOO_BIG,     /* larger than the bound */
+    EOTP_SF_IO,          /* stat or read failed, or no memory */
+};
+
+/* Largest CA bundle or other trust file checked by path. */
+#define EOTP_TRUST_FILE_MAX (16 * 1024 * 1024)
 
 /*
  * Open path for reading and check it.  On success *fd is an open
@@ -32,5 +54,22 @@ int eotp_safefile_open(const char *path, enum eotp_sf_policy policy,
 int eotp_safefile_read(const char *path, enum eotp_sf_policy policy,
                        size_t max_size, char **buf, size_t *len, char *why,
                        size_t whylen);
+
+/*
+ * The check for a trust file that another library opens by name (a CA
+ * bundle for libcurl or libldap, and every trust file added later):
+ * open, check as eotp_safefile_open() does, close.  Since every
+ * directory on the way must be root's alone, nobody but root can swap
+ * the file between this check and the library's open.  Same return
+ * values; *reason (may be NULL) says why a file was refused and why
+ * (may be NULL) gets the text, e.g. "mode 0666 lets group/other write".
+ * Use EOTP_SF_PUBLIC and EOTP_TRUST_FILE_MAX for CA files.
+ */
+int eotp_safefile_check(const char *path, enum eotp_sf_policy policy,
+                        size_t max_size, enum eotp_sf_reason *reason,
+                        char *why, size_t whylen);
+
+/* A fixed word for a reason, for log fields: "symlink", "owner"... */
+const char *eotp_sf_reason_name(enum eotp_sf_reason reason);
 
 #endif

@@ -166,6 +166,9 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     if (r == EOTP_OK) {
         r = eotp_cfg_validate(&cfg, &lg);
     }
+    if (r == EOTP_OK) {
+        r = eotp_cfg_check_files(&cfg, &lg);
+    }
     if (r != EOTP_OK) {
         /* Present but invalid or insecure: always closed. */
         cfg.failmode = EOTP_FAIL_CLOSED;

@@ -91,7 +91,7 @@ assert_eq "--json: exit 0" 0 "$RC"
 assert_eq "--json: one valid document, every check ok" "True" \
     "$(jq_py 'all(c["status"] == "ok" and c["fix"] is None and c["name"] and c["message"] for c in d["checks"]) and d["exit_status"] == 0 and d["fail"] == 0 and len(d["checks"]) == d["ok"] >= 12')"
 assert_eq "--json: the check names" \
-    "alt_templates ca_file code_shape config config_file credentials directory groups pam_stack state_dir template tls user_map" \
+    "alt_templates ca_file code_shape config config_file credentials directory groups ldap_insecure pam_stack state_dir template tls user_map" \
     "$(jq_py '" ".join(sorted(set(c["name"] for c in d["checks"])))')"
 
 n_before=$(mock_request_count /v1/template-configs)
@@ -152,7 +152,7 @@ conf_with "$T/conf-len" "template_id = pam-otp-alpha" "code_length = 6"
 doc --conf "$T/conf-len"
 expect "code_length 6 vs an 8-character template: FAIL naming both" 1 \
     "^FAIL code shape: template pam-otp-alpha sends 8-character codes \(verify_code_len 8\) but code_length = 6.*set code_length = 8"
-conf_with "$T/conf-type" "template_id = pam-otp-alpha" "code_type = 1"
+conf_with "$T/conf-type" "template_id = pam-otp-alpha" "code_length = 8" "code_type = 1"
 doc --conf "$T/conf-type"
 expect "code_type 1 vs a letters-and-digits template: FAIL naming both" 1 \
     "^FAIL code shape: template pam-otp-alpha sends codes of digits and letters \(verify_code_type 7\) but code_type = 1 .*set code_type = 7"
@@ -210,14 +210,10 @@ conf_with "$T/conf-nopem" "ca_file = $T/not-pem"
 doc --conf "$T/conf-nopem" --offline
 expect "ca_file without PEM: FAIL (offline)" 1 "^FAIL ca_file .*not-pem: no PEM certificate"
 
-# ldap_insecure (a key another change adds): runs once the key exists.
-if grep -q '"ldap_insecure"' "$TOP_DIR/src/core/cfg.c"; then
-    conf_with "$T/conf-insecure" "ldap_insecure = yes"
-    doc --conf "$T/conf-insecure" --offline
-    expect "ldap_insecure = yes: WARN" 0 "^WARN ldap_insecure = yes: .*clear text"
-else
-    printf '# skip: ldap_insecure is not a key in this build\n'
-fi
+# ldap_insecure: plain LDAP to another host is allowed, and doctor says so.
+conf_with "$T/conf-insecure" "ldap_insecure = yes"
+doc --conf "$T/conf-insecure" --offline
+expect "ldap_insecure = yes: WARN" 0 "^WARN ldap_insecure = yes: .*clear text"
 
 mkdir -p "$T/state-755"; chmod 0755 "$T/state-755"
 conf_with "$T/conf-state" "state_dir = $T/state-755"

@@ -403,7 +403,8 @@ assert_eq "unknown config key: PAM_SERVICE_ERR" PAM_SERVICE_ERR "$RES"
 assert_match "unknown key logged with its line" 'unknown key at .*conf:[0-9]+ key=frobnicate' "$OUT"
 
 for bad in "timeout=0" "timeout=abc" "max_attempts=99" "failmode=maybe" \
-           "api_url=http://127.0.0.1:1" "language=klingon" "user_map=relative/path"; do
+           "api_url=http://127.0.0.1:1" "language=klingon" "user_map=relative/path" \
+           "ldap_uri=ldap://192.0.2.1"; do
     fresh "${bad/=/ = }"
     login daemon $PHONE -- @code
     assert_eq "bad value '$bad': PAM_SERVICE_ERR" PAM_SERVICE_ERR "$RES"

@@ -83,6 +83,14 @@ login EOTPBench7 +6590007777 -- @wrong @wrong @wrong
 login eotpbench7 +6590007777 -- @code
 assert_eq "another case of the name shares the account's lockout" PAM_AUTH_ERR "$RES"
 assert_match "the lockout is the account's" 'reason=locked' "$OUT"
+# engagelab-otp state must mean the same account as the module.
+show=$("${LOGIN_WRAP[@]}" "$CLI" -c "$T/conf" state show EOTPBench7 2>&1)
+assert_match "state show ANOTHER-CASE: the account's record" 'user: eotpbench7' "$show"
+assert_match "state show ANOTHER-CASE: the account's lockout" 'locked out: yes' "$show"
+"${LOGIN_WRAP[@]}" "$CLI" -c "$T/conf" state reset EOTPBench7 >/dev/null 2>&1
+mockctl reset >/dev/null # the reset forgot the pending code: no 3004 reuse
+login eotpbench7 +6590007777 -- @code
+assert_eq "state reset ANOTHER-CASE lifts the account's lockout" PAM_SUCCESS "$RES"
 LOGIN_WRAP=()
 sed -i '/^eotpbench7:/d' "$T/users"
 
@@ -175,5 +183,14 @@ fresh code_length=6 code_type=1
 login daemon +6581234567 -- "$(printf 'hunter2\n')" 'my password!' 'p@ss' @code
 assert_match "password-like answers counted as wrong attempts" 'result=denied .*reason=max_attempts' "$OUT"
 assert_no_match "no password in the request log" 'hunter2|my password|p@ss' "$(cat "$MOCK_REQLOG")"
+
+# The defaults are the usual template's six digits: a short alphanumeric
+# password typed at the prompt stays here.
+fresh max_attempts=4
+login daemon +6581234567 -- abc123 1234 1234567 @code
+assert_eq "default shape: a code of six digits is accepted" PAM_SUCCESS "$RES"
+nver=$(tail -n +$((REQ0 + 1)) "$MOCK_REQLOG" | grep -c '/v1/verifications')
+assert_eq "default shape: abc123, 1234 and 1234567 never reach the API" 1 "$nver"
+assert_no_match "default shape: no abc123 in the request log" 'abc123' "$(cat "$MOCK_REQLOG")"
 
 t_summary

@@ -461,7 +461,7 @@ static void test_good_values(void **state)
                   "params = host=%h, cmd=%c, pct=100%%\n"
                   "alt_templates = voice:t-voice, email:t-mail\n"
                   "user_sources = ldap, map\n"
-                  "ldap_uri = ldaps://a:636 ldap://b\n"
+                  "ldap_uri = ldaps://a:636 ldap://localhost ldapi://\n"
                   "ldap_base = dc=example,dc=com\n"
                   "ldap_filter = (&(objectClass=person)(uid=%u))\n"
                   "default_country_code = 65\ndebug = yes\n",
@@ -558,6 +558,72 @@ static void test_list_next(void **state)
     assert_int_equal(n, 4);
 }
 
+static void test_ldap_uri_in_clear(void **state)
+{
+    static const char *const clear[] = {
+        "ldap://ldap.example.org",
+        "ldap://ldap.example.org:389/",
+        "ldap://192.0.2.7",
+        "ldap://128.0.0.1",
+        "ldap://[2001:db8::1]:389",
+        "ldap://[::2]",
+        "ldap://localhost.example.org",
+        "ldap://127.0.0.1.example.org",
+        "ldap:///",
+        "ldap://",
+        "ldap://[::1",
+        "ldap://::1",
+    };
+    static const char *const fine[] = {
+        "ldaps://ldap.example.org",
+        "ldapi://",
+        "ldapi://%2Fvar%2Frun%2Fslapd%2Fldapi",
+        "ldap://127.0.0.1",
+        "ldap://127.8.9.10:3890/",
+        "ldap://localhost",
+        "ldap://LocalHost:389",
+        "ldap://[::1]:389",
+        "ldap://[::ffff:127.0.0.1]",
+    };
+    static const char *const tail[] = {"", "ldap_starttls = yes\n",
+                                       "ldap_insecure = yes\n"};
+    struct eotp_cfg cfg;
+    char text[1024];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(clear) / sizeof(clear[0]); i++) {
+        assert_true(eotp_ldap_uri_in_clear(clear[i]));
+    }
+    for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+        assert_false(eotp_ldap_uri_in_clear(fine[i]));
+    }
+    /* At load: refused unless StartTLS or ldap_insecure is set. */
+    for (size_t t = 0; t < sizeof(tail) / sizeof(tail[0]); t++) {
+        (void)snprintf(text, sizeof(text),
+                       GOOD "ldap_uri = ldaps://a ldap://ldap.example.org\n"
+                            "%s",
+                       tail[t]);
+        assert_int_equal(load(text, 0600, &cfg),
+                         t == 0 ? EOTP_E_CONFIG : EOTP_OK);
+        if (t == 0) {
+            assert_non_null(strstr(logbuf, "uri=ldap://ldap.example.org "
+                                           "would search the directory in "
+                                           "clear text"));
+        }
+        eotp_cfg_free(&cfg);
+    }
+    /* ldap_insecure = no is no exception; loopback needs none. */
+    assert_int_equal(load(GOOD "ldap_uri = ldap://192.0.2.7\n"
+                               "ldap_insecure = no\n",
+                          0600, &cfg),
+                     EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(load(GOOD "ldap_uri = ldap://127.0.0.1:3890\n", 0600,
+                          &cfg),
+                     EOTP_OK);
+    eotp_cfg_free(&cfg);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -591,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_module_args),
         cmocka_unit_test(test_parse_long),
         cmocka_unit_test(test_list_next),
+        cmocka_unit_test(test_ldap_uri_in_clear),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -66,6 +66,16 @@ static void test_code_shape(void **state)
 
     (void)state;
     assert_int_equal(eotp_cfg_init(&cfg), EOTP_OK);
+    /* Default: six digits, EngageLab's usual template. */
+    assert_int_equal(cfg.code_length, 6);
+    assert_int_equal(cfg.code_type, 1);
+    assert_true(eotp_policy_code_ok(&cfg, "012345"));
+    assert_false(eotp_policy_code_ok(&cfg, "abc123"));
+    assert_false(eotp_policy_code_ok(&cfg, "1234"));
+    assert_false(eotp_policy_code_ok(&cfg, "1234567"));
+    /* Any 4 to 10 letters and digits only when configured so. */
+    cfg.code_length = 0;
+    cfg.code_type = 7;
     assert_true(eotp_policy_code_ok(&cfg, "1234"));
     assert_true(eotp_policy_code_ok(&cfg, "aB3dE6gH9j"));
     assert_false(eotp_policy_code_ok(&cfg, "123"));
