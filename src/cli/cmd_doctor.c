@@ -233,7 +233,8 @@ static void check_user_map(struct report *rep, const struct eotp_global *g,
         return;
     }
     capture_init(&cap, &lg, g);
-    r = eotp_usermap_check(cfg->user_map, &lg, &lines, &bad);
+    r = eotp_usermap_check(cfg->user_map, cfg->default_country_code, &lg,
+                           &lines, &bad);
     if (r == EOTP_E_FILE) {
         fail(rep,
              "user map %s: %s: create it (one 'user:+6591234567' per "

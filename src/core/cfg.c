@@ -227,8 +227,6 @@ static const struct key keys[] = {
     {"ldap_ca_file", KT_PATH, OFF(ldap_ca_file), 0, 0, NULL, 0, NULL},
     {"ldap_starttls", KT_BOOL, OFF(ldap_starttls), 0, 0, NULL, 0, NULL},
     {"ldap_timeout", KT_LONG, OFF(ldap_timeout), 1, 60, NULL, 0, NULL},
-    {"default_country_code", KT_STRING, OFF(default_country_code), 0, 0, NULL,
-     0, check_country},
     {"only_groups", KT_LIST, OFF(only_groups), 0, 0, NULL, 0, check_group},
     {"exempt_groups", KT_LIST, OFF(exempt_groups), 0, 0, NULL, 0, check_group},
     {"exempt_networks", KT_LIST, OFF(exempt_networks), 0, 0, NULL, 0,
@@ -243,6 +241,20 @@ static const struct key keys[] = {
     {"code_mode", KT_ENUM, OFF(code_mode), 0, 0, code_mode_names, 0, NULL},
     {"code_ttl", KT_LONG, OFF(code_ttl), 60, 600, NULL, 0, NULL},
     {"grace_period", KT_LONG, OFF(grace_period), 0, 86400, NULL, 0, NULL},
+    /* map-ux: numbers in the user map. */
+    {"default_country", KT_STRING, OFF(default_country_code), 0, 0, NULL, 0,
+     check_country},
+};
+
+/*
+ * Earlier names of keys, still accepted (map-ux): default_country was
+ * default_country_code until the user map took national numbers too.
+ */
+static const struct {
+    const char *old;
+    const char *name;
+} key_aliases[] = {
+    {"default_country_code", "default_country"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -264,6 +276,12 @@ static const char *str_value(const struct eotp_cfg *cfg, const struct key *k)
 
 static const struct key *find_key(const char *name)
 {
+    for (size_t i = 0; i < sizeof(key_aliases) / sizeof(key_aliases[0]); i++) {
+        if (strcmp(key_aliases[i].old, name) == 0) {
+            name = key_aliases[i].name;
+            break;
+        }
+    }
     for (size_t i = 0; i < NKEYS; i++) {
         if (strcmp(keys[i].name, name) == 0) {
             return &keys[i];

@@ -65,7 +65,8 @@ struct eotp_cfg {
     char *ldap_ca_file;
     bool ldap_starttls;
     long ldap_timeout;          /* seconds, bounds connect and search */
-    char *default_country_code; /* digits, for national numbers */
+    char *default_country_code; /* default_country: digits, for national
+                                   numbers in the map and the directory */
 
     /* Who must use the second factor. */
     char *only_groups;     /* list of group names */

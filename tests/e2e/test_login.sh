@@ -127,11 +127,81 @@ assert_eq "user unknown to the system: PAM_USER_UNKNOWN" PAM_USER_UNKNOWN "$RES"
 assert_eq "nothing sent for an unknown system user" 0 "$(requests_since "$REQ0")"
 assert_no_match "unknown user name not logged" 'user=nosuchuser' "$OUT"
 
+# A line that names the user but cannot be read is a configuration error
+# for that user, never "unmapped": with unmapped = ignore and pam_permit
+# after the module, "unmapped" would let the user in without a code.
 fresh
 login mail +0 -- @code
-assert_eq "malformed map line never matches" PAM_USER_UNKNOWN "$RES"
-assert_match "malformed map line reported with its number" \
-    'user map: malformed line ignored file=.*line=7' "$OUT"
+assert_eq "unreadable map line for the user: PAM_SERVICE_ERR" PAM_SERVICE_ERR "$RES"
+assert_match "unreadable map line reported with its number and the user" \
+    'user map: unreadable line for the user file=.*line=7 user=mail reason=' "$OUT"
+assert_match "unreadable map line: outcome is a config error" \
+    'result=error user=mail service=eotp .*reason=config' "$OUT"
+assert_eq "unreadable map line: nothing sent" 0 "$(requests_since "$REQ0")"
+fresh unmapped=ignore
+printf 'auth required %s conf=%s\nauth required pam_permit.so\n' \
+    "$MODULE" "$T/conf" >"$T/pam.d/eotp"
+login mail +0 -- @code
+assert_eq "unreadable map line, unmapped = ignore, pam_permit after: denied" \
+    PAM_SERVICE_ERR "$RES"
+assert_no_match "unreadable map line is never 'ignored'" 'result=ignored' "$OUT"
+for line in 'mail +6591234567' 'mail:+6591234567,+6591234568,a@b.example,c@d.example,e@f.example' \
+            'mail:not-a-number' 'mail:+65 9123 4567 ext 9' 'mail : ' \
+            "mail:$(printf '9%.0s' $(seq 1100))"; do
+    printf '%s\n' "$line" >"$T/users.bad"
+    chmod 0644 "$T/users.bad"
+    fresh unmapped=ignore "user_map=$T/users.bad"
+    printf 'auth required %s conf=%s\nauth required pam_permit.so\n' \
+        "$MODULE" "$T/conf" >"$T/pam.d/eotp"
+    login mail +0 -- @code
+    assert_eq "unreadable line '${line:0:40}', unmapped = ignore: denied" \
+        PAM_SERVICE_ERR "$RES"
+done
+printf 'mailx:12345\nmail2 +659\n' >"$T/users.bad"
+fresh unmapped=ignore "user_map=$T/users.bad"
+printf 'auth required %s conf=%s\nauth required pam_permit.so\n' \
+    "$MODULE" "$T/conf" >"$T/pam.d/eotp"
+login mail +0 -- @code
+assert_match "bad lines of other users: this user is still unmapped" \
+    'result=ignored user=mail .*reason=out_of_scope' "$OUT"
+rm -f "$T/users.bad"
+
+# Numbers as people write them: normalised to E.164 as directory values are.
+for form in '+65 9000 1111' '+65-9000-1111' '+65 (9000) 1111' '9000 1111'; do
+    printf 'games: %s\n' "$form" >"$T/users.forms"
+    chmod 0644 "$T/users.forms"
+    fresh "user_map=$T/users.forms" default_country=65
+    login games +6590001111 -- @code
+    assert_eq "map number '$form': code sent to +6590001111" PAM_SUCCESS "$RES"
+done
+fresh "user_map=$T/users.forms"
+login games +6590001111 -- @code
+assert_eq "national number in the map without default_country: config error" \
+    PAM_SERVICE_ERR "$RES"
+assert_match "the log says what is missing" \
+    'unreadable line for the user .*user=games reason="a phone number without a country code' "$OUT"
+
+# Warnings about other users' lines come once per change of the map.
+printf 'games:+6590001111\nlp 12345\nnews:+65 1\n' >"$T/users.forms"
+fresh "user_map=$T/users.forms"
+login games +6590001111 -- @code
+assert_eq "bad lines of others: the user logs in" PAM_SUCCESS "$RES"
+assert_eq "bad lines of others: each reported" 2 \
+    "$(printf '%s\n' "$OUT" | grep -c 'malformed line ignored')"
+assert_match "the warning says what is wrong" \
+    "malformed line ignored file=.* line=2 reason=\"no ':' after the user name\"" "$OUT"
+login games +6590001111 -- @code
+assert_eq "same map, second login: no warning" 0 \
+    "$(printf '%s\n' "$OUT" | grep -c 'malformed line ignored')"
+SVC=eotp2 service eotp2 "conf=$T/conf"
+SVC=eotp2 login games +6590001111 -- @code
+assert_eq "same map, another service (another process): no warning" 0 \
+    "$(printf '%s\n' "$OUT" | grep -c 'malformed line ignored')"
+printf 'mail:x\n' >>"$T/users.forms"
+login games +6590001111 -- @code
+assert_eq "map changed: its bad lines reported again" 3 \
+    "$(printf '%s\n' "$OUT" | grep -c 'malformed line ignored')"
+rm -f "$T/users.forms" "$T/pam.d/eotp2"
 
 fresh
 # An earlier module (pam_unix) reads the password and sets PAM_AUTHTOK to
