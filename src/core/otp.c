@@ -447,6 +447,7 @@ static int send_locked(struct flow *f, const struct target *t, long long now)
             if (c != NULL) {
                 memcpy(f->code_id, c->id, sizeof(f->code_id));
                 set_current(f, t, c->msgid, c->channel, true);
+                clear_detail(f->res); /* reused=yes says it all */
                 r = EOTP_OK;
             }
         } else {
@@ -455,6 +456,7 @@ static int send_locked(struct flow *f, const struct target *t, long long now)
             if (p != NULL && now - p->time >= 0 &&
                 now - p->time < EOTP_PENDING_MAX_AGE) {
                 set_current(f, t, p->id, p->channel, true);
+                clear_detail(f->res); /* reused=yes says it all */
                 r = EOTP_OK;
             }
         }

@@ -78,6 +78,27 @@ static const char *env_str(pam_handle_t *pamh, const char *name)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
+/*
+ * For an outcome met before the login was looked at (a bad config): the
+ * user, service and remote host PAM already knows, without asking
+ * anything.  A name the system does not know may be a password typed at
+ * the login prompt: it becomes "(unknown)" in buf.
+ */
+static void known_items(pam_handle_t *pamh, struct eotp_login *login,
+                        char *buf, size_t buflen)
+{
+    const char *user = item_str(pamh, PAM_USER);
+
+    if (user != NULL && *user != '\0') {
+        if (eotp_user_lookup(user, NULL, buf, buflen) != EOTP_OK) {
+            (void)snprintf(buf, buflen, "(unknown)");
+        }
+        login->user = buf;
+    }
+    login->service = item_str(pamh, PAM_SERVICE);
+    login->rhost = item_str(pamh, PAM_RHOST);
+}
+
 static void log_outcome(const struct eotp_logger *lg, int pamr, bool bypassed,
                         const struct eotp_login *login,
                         const struct eotp_result *res, bool debug)
@@ -143,6 +164,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     enum eotp_failmode failmode;
     bool bypassed = false;
     bool cfg_ready = false;
+    char unknown[EOTP_USER_NAME_MAX + 1];
     int pamr = PAM_AUTH_ERR;
     int r = EOTP_E_INTERNAL;
 
@@ -206,6 +228,9 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     }
 decide:
     res.err = r;
+    if (login.user == NULL) {
+        known_items(pamh, &login, unknown, sizeof(unknown));
+    }
     failmode = cfg_ready ? (enum eotp_failmode)cfg.failmode : EOTP_FAIL_CLOSED;
     if (failmode == EOTP_FAIL_OPEN && eotp_err_is_service_failure(r) &&
         getauxval(AT_SECURE) != 0) {

@@ -244,6 +244,9 @@ assert_match "prompt says the earlier code is still valid" \
     '^PROMPT: The code sent earlier by SMS to \+65\*{6}67 is still valid\. Code: $' "$OUT"
 assert_eq "no second code delivered" "$first" "$(mock_code $PHONE)"
 assert_match "reuse is logged" 'reused=yes' "$OUT"
+assert_match "reuse: the outcome line is a plain success" \
+    'result=success user=daemon .* reused=yes wrong=0 reason=ok$' "$OUT"
+assert_no_match "reuse: no 3004 error tail on a success" 'result=success.*code=3004' "$OUT"
 login daemon $PHONE -- @code
 assert_eq "after a successful login the next one gets a new code" \
     PAM_SUCCESS "$RES"
@@ -468,8 +471,13 @@ login daemon $PHONE -- @code
 assert_eq "oversized config: PAM_SERVICE_ERR" PAM_SERVICE_ERR "$RES"
 
 fresh frobnicate=yes
-login daemon $PHONE -- @code
+login daemon $PHONE --rhost 192.0.2.9 -- @code
 assert_eq "unknown config key: PAM_SERVICE_ERR" PAM_SERVICE_ERR "$RES"
+assert_match "config error: the outcome line names user, service and rhost" \
+    'result=error user=daemon service=eotp rhost=192.0.2.9 .*reason=config' "$OUT"
+login nosuchuser-eotp +0 --rhost 192.0.2.9 -- @code
+assert_match "config error, no such account: the name typed is not logged" \
+    'result=error user=\(unknown\) service=eotp rhost=192.0.2.9 .*reason=config' "$OUT"
 assert_match "unknown key logged with its line" 'unknown key at .*conf:[0-9]+ key=frobnicate' "$OUT"
 
 for bad in "timeout=0" "timeout=abc" "max_attempts=99" "failmode=maybe" \
