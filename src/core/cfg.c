@@ -173,6 +173,21 @@ static bool check_country(const char *v)
     return true;
 }
 
+/* help_text: printable ASCII or UTF-8 text, no control characters. */
+static bool check_help(const char *v)
+{
+    while (*v != '\0') {
+        size_t n = eotp_utf8_len((const unsigned char *)v);
+
+        if (n == 0 || (n == 1 && ((unsigned char)*v < 0x20 || *v == 0x7f)) ||
+            eotp_utf8_is_c1((const unsigned char *)v, n)) {
+            return false;
+        }
+        v += n;
+    }
+    return true;
+}
+
 /* An LDAP filter in parentheses with balanced, unescaped nesting. */
 static bool check_filter(const char *v)
 {
@@ -241,9 +256,10 @@ static const struct key keys[] = {
     {"code_mode", KT_ENUM, OFF(code_mode), 0, 0, code_mode_names, 0, NULL},
     {"code_ttl", KT_LONG, OFF(code_ttl), 60, 600, NULL, 0, NULL},
     {"grace_period", KT_LONG, OFF(grace_period), 0, 86400, NULL, 0, NULL},
-    /* map-ux: numbers in the user map. */
+    /* map-ux: numbers in the user map; what a refused user is told. */
     {"default_country", KT_STRING, OFF(default_country_code), 0, 0, NULL, 0,
      check_country},
+    {"help_text", KT_STRING, OFF(help_text), 1, 200, NULL, 0, check_help},
 };
 
 /*

@@ -86,6 +86,9 @@ struct eotp_cfg {
     int code_mode;                     /* enum eotp_code_mode */
     long code_ttl;                     /* seconds a local code is valid */
     long grace_period;                 /* seconds; 0: off */
+
+    /* map-ux: appended to what a refused user is told (whom to ask). */
+    char *help_text;
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */

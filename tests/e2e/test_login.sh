@@ -232,6 +232,54 @@ fresh
 login daemon $PHONE -- @fail
 assert_eq "conversation failure: PAM_CONV_ERR" PAM_CONV_ERR "$RES"
 
+# ---- what a refused user is told ------------------------------------------------
+# One PAM_ERROR_MSG line, with help_text appended, when the service is down
+# or the user has no destination; nothing for a user the system does not
+# know (sshd's invalid-user path), nothing when the login goes on.
+HELP='Call the IT desk on ext. 4357.'
+fresh "help_text=$HELP"
+login sys +0 -- @code
+assert_eq "no destination: still PAM_USER_UNKNOWN" PAM_USER_UNKNOWN "$RES"
+assert_eq "no destination: one error line with what to do and whom to ask" \
+    "ERROR: No phone number or email address is registered for you, so no code can be sent. $HELP" \
+    "$(printf '%s\n' "$OUT" | grep '^ERROR:')"
+fresh
+login sys +0 -- @code
+assert_match "no destination, no help_text: a default hint" \
+    '^ERROR: No phone number or email address is registered for you, so no code can be sent\. Ask your administrator to add one\.$' "$OUT"
+fresh "help_text=$HELP"
+mockctl fault status500 --path /v1/messages >/dev/null
+login daemon $PHONE -- @code
+assert_eq "service down: PAM_AUTHINFO_UNAVAIL" PAM_AUTHINFO_UNAVAIL "$RES"
+assert_eq "service down: one error line with what to do and whom to ask" \
+    "ERROR: The login code service cannot be reached; try again in a few minutes. $HELP" \
+    "$(printf '%s\n' "$OUT" | grep '^ERROR:')"
+fresh "help_text=$HELP" failmode=open
+mockctl fault status500 --path /v1/messages >/dev/null
+login daemon $PHONE -- @code
+assert_no_match "service down, failmode open (let in): nothing shown" '^ERROR:' "$OUT"
+fresh "help_text=$HELP"
+mockctl fault status500 --path /v1/messages >/dev/null
+login daemon $PHONE --silent -- @code
+assert_no_match "PAM_SILENT: nothing shown" '^ERROR:' "$OUT"
+fresh "help_text=$HELP"
+login nosuchuser-eotp +0 -- @code
+assert_no_match "user unknown to the system: nothing shown" '^(ERROR|INFO):' "$OUT"
+fresh "help_text=$HELP" unmapped=ignore
+login sys +0 -- @code
+assert_no_match "unmapped = ignore: nothing shown" '^(ERROR|INFO):' "$OUT"
+fresh "help_text=$HELP"
+mockctl fault status500 --path /v1/messages >/dev/null
+printf 'auth optional pam_unix.so\nauth required %s conf=%s\n' \
+    "$MODULE" "$T/conf" >"$T/pam.d/eotp"
+login sys +0 -- "$(printf '\b\n\r\177INCORRECT\b\n\r')" @code
+assert_no_match "sshd's invalid-user junk password, no destination: nothing shown" '^ERROR:' "$OUT"
+login daemon $PHONE -- "$(printf '\b\n\r\177INCORRECT\b\n\r')" @code
+assert_no_match "sshd's invalid-user junk password, service down: nothing shown" '^ERROR:' "$OUT"
+fresh "help_text=$(printf 'bad\001text')"
+login daemon $PHONE -- @code
+assert_eq "help_text with a control character: refused at load" PAM_SERVICE_ERR "$RES"
+
 # ---- 3004: the earlier code is still valid ----------------------------------
 
 fresh
