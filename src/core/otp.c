@@ -535,6 +535,7 @@ static int request_new(struct flow *f, const struct alt *a, char *lead,
     lead[0] = '\0';
     if (f->resends >= RESENDS_MAX) {
         f->res->wrong++; /* bounds the prompt loop */
+        f->res->unchecked++;
         (void)snprintf(lead, leadlen, "No more new codes in this login. ");
         return EOTP_OK;
     }
@@ -878,6 +879,7 @@ static int prompt_loop(struct flow *f)
              */
             eotp_str_wipe_free(answer);
             res->wrong++;
+            res->unchecked++;
             (void)snprintf(lead, sizeof(lead), "That is not a valid code. ");
             continue;
         }

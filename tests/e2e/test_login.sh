@@ -225,6 +225,8 @@ login daemon $PHONE -- "correct horse battery" @code
 assert_eq "an answer that is not a code counts as a wrong attempt" \
     PAM_SUCCESS "$RES"
 assert_match "user told it is not a code" '^PROMPT: That is not a valid code\.' "$OUT"
+assert_match "the outcome line: no wrong code, one answer not checked" \
+    'result=success .* wrong=0 unchecked=1 reason=ok' "$OUT"
 assert_no_match "a password-like answer never reaches the API" \
     'correct horse' "$(cat "$MOCK_REQLOG")"
 
@@ -293,7 +295,7 @@ assert_match "prompt says the earlier code is still valid" \
 assert_eq "no second code delivered" "$first" "$(mock_code $PHONE)"
 assert_match "reuse is logged" 'reused=yes' "$OUT"
 assert_match "reuse: the outcome line is a plain success" \
-    'result=success user=daemon .* reused=yes wrong=0 reason=ok$' "$OUT"
+    'result=success user=daemon .* reused=yes wrong=0 unchecked=0 reason=ok$' "$OUT"
 assert_no_match "reuse: no 3004 error tail on a success" 'result=success.*code=3004' "$OUT"
 login daemon $PHONE -- @code
 assert_eq "after a successful login the next one gets a new code" \
