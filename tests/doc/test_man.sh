@@ -96,4 +96,12 @@ while read -r reason pam service; do
 done <"$T/outcomes"
 assert_eq "every outcome of err.c is in pam_engagelab_otp(8) with its PAM code and failmode" "" "$bad"
 
+# ldap_base: the code requires it with user_sources = ldap (cfg.c); the
+# man page and the sample config must both say so, and give no default.
+man_base=$(sed -n '/^\.It Cm ldap_base /,/^\.It /p' "$CONF5")
+sample_base=$(grep -B2 '^#ldap_base = ' "$SAMPLE")
+assert_match "conf(5): ldap_base required with ldap" 'Required when' "$man_base"
+assert_match "sample config: ldap_base required with ldap" 'Required when user_sources names ldap' "$sample_base"
+assert_no_match "sample config: no default claimed for ldap_base" 'Default' "$sample_base"
+
 t_summary
