@@ -171,8 +171,8 @@ int eotp_policy_check(const struct eotp_cfg *cfg,
         return EOTP_E_CONFIG;
     }
     if (cfg->exempt_groups != NULL &&
-        in_any_group(cfg->exempt_groups, groups, ngroups, lg,
-                     &missing_exempt, matched, sizeof(matched))) {
+        in_any_group(cfg->exempt_groups, groups, ngroups, lg, &missing_exempt,
+                     matched, sizeof(matched))) {
         eotp_log(lg, LOG_NOTICE,
                  "policy: exempt group, second factor skipped user=%s "
                  "group=%s",
