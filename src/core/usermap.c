@@ -287,10 +287,10 @@ static int next_line(struct lines *lr, char *out, size_t outlen, size_t *outn)
  * hashed: the same content (and default_country) as recorded means the
  * map was only touched or copied back, and nothing is said either; other
  * content is checked in full, every bad line logged once, and the record
- * replaced.  Without a usable state_dir (not root's 0700, or not creatable) every
- * login checks in full, as before.  Two logins that see a changed map at
- * the same moment may both warn: the record is best effort and decides
- * nothing but logging.
+ * replaced.  Without a usable state_dir (not root's 0700, or not
+ * creatable) every login checks in full.  Two logins that see a changed
+ * map at the same moment may both warn: the record is best effort and
+ * decides nothing but logging.
  */
 
 #define MARK_PREFIX "+usermap-"
