@@ -153,8 +153,9 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/pam_engagelab_otp.conf || \
 	  install -m 0600 conf/pam_engagelab_otp.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/security/pam_engagelab_otp.conf
+	# The user map lists every user's phone number: root only.
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/engagelab_otp_users || \
-	  install -m 0644 conf/engagelab_otp_users \
+	  install -m 0600 conf/engagelab_otp_users \
 	    $(DESTDIR)$(SYSCONFDIR)/security/engagelab_otp_users
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
 	for m in packaging/man/*.[58]; do \

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "../core/err.h"
+#include "../core/limits.h"
 #include "../core/otp.h"
 #include "../core/policy.h"
 
@@ -19,6 +20,11 @@ static const char *const usage_lines[] = {
     "input without a terminal), and verify it, exactly as the module does",
     "for sshd.  Use it to prove that a user will get in before enabling",
     "the module.  Exit status 0 when the code was verified, 1 when not.",
+    "The code counts as one of USER's sends (send_limit), as a login's",
+    "would; this is said before sending.  After a failure it prints the",
+    "wrong codes (as 'state show' counts them toward the lockout) and the",
+    "answers not checked (not a code, or no new code left), which use an",
+    "attempt but never count toward the lockout.",
     "",
     "Options:",
     "  -h, --help  show this help",
@@ -82,6 +88,14 @@ int eotp_cmd_test(int argc, char **argv, const struct eotp_global *g)
     memset(&login, 0, sizeof(login));
     login.user = argv[optind];
     login.service = EOTP_PROG;
+    if (eotp_rate_on(&cfg.send_limit)) {
+        eotp_cli_err("note: this sends a real code to %s and uses one of "
+                     "their sends (send_limit = %ld/%ld)",
+                     user, cfg.send_limit.count, cfg.send_limit.seconds);
+    } else {
+        eotp_cli_err("note: this sends a real code to %s (send_limit = off)",
+                     user);
+    }
     r = eotp_authenticate(&cfg, &login, &conv, &lg, &res);
     label = res.channel[0] != '\0' ? eotp_channel_label(res.channel) : NULL;
     (void)printf("user: %s\n", user);
@@ -98,7 +112,13 @@ int eotp_cmd_test(int argc, char **argv, const struct eotp_global *g)
     } else {
         (void)printf("result: not verified: %s\n", eotp_strerror(r));
         if (res.wrong > 0) {
-            (void)printf("wrong codes: %d\n", res.wrong);
+            /* As state show counts them: codes checked and found wrong. */
+            (void)printf("wrong codes: %d\n", res.wrong - res.unchecked);
+        }
+        if (res.unchecked > 0) {
+            (void)printf("answers not checked: %d (not a code, or no new "
+                         "code left; not counted toward the lockout)\n",
+                         res.unchecked);
         }
         if (res.api_code != 0) {
             eotp_cli_err("test: %s", res.detail);

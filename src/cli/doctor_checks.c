@@ -122,7 +122,8 @@ void eotp_doc_check_user_map(struct eotp_doctor *d)
     (void)snprintf(fix, sizeof(fix),
                    "run 'chown root:root %s && chmod 0600 %s'", safe, safe);
     capture_init(&cap, &lg, d->g);
-    r = eotp_usermap_check(cfg->user_map, &lg, &lines, &bad);
+    r = eotp_usermap_check(cfg->user_map, cfg->default_country_code, &lg,
+                           &lines, &bad);
     if (r == EOTP_E_FILE) {
         eotp_doctor_report(d, name, EOTP_DOC_FAIL,
                            "create it (one 'user:+6591234567' per line) or "

@@ -219,6 +219,21 @@ static bool check_country(const char *v)
     return true;
 }
 
+/* help_text: printable ASCII or UTF-8 text, no control characters. */
+static bool check_help(const char *v)
+{
+    while (*v != '\0') {
+        size_t n = eotp_utf8_len((const unsigned char *)v);
+
+        if (n == 0 || (n == 1 && ((unsigned char)*v < 0x20 || *v == 0x7f)) ||
+            eotp_utf8_is_c1((const unsigned char *)v, n)) {
+            return false;
+        }
+        v += n;
+    }
+    return true;
+}
+
 /* An LDAP filter in parentheses with balanced, unescaped nesting. */
 static bool check_filter(const char *v)
 {
@@ -275,8 +290,6 @@ static const struct key keys[] = {
     {"ldap_timeout", KT_LONG, OFF(ldap_timeout), 1, 60, NULL, 0, NULL},
     /* Plain LDAP to another host only when asked for (issue 11). */
     {"ldap_insecure", KT_BOOL, OFF(ldap_insecure), 0, 0, NULL, 0, NULL},
-    {"default_country_code", KT_STRING, OFF(default_country_code), 0, 0, NULL,
-     0, check_country},
     {"only_groups", KT_LIST, OFF(only_groups), 0, 0, NULL, 0, check_group},
     {"exempt_groups", KT_LIST, OFF(exempt_groups), 0, 0, NULL, 0, check_group},
     {"exempt_networks", KT_LIST, OFF(exempt_networks), 0, 0, NULL, 0,
@@ -291,6 +304,21 @@ static const struct key keys[] = {
     {"code_mode", KT_ENUM, OFF(code_mode), 0, 0, code_mode_names, 0, NULL},
     {"code_ttl", KT_LONG, OFF(code_ttl), 60, 600, NULL, 0, NULL},
     {"grace_period", KT_LONG, OFF(grace_period), 0, 86400, NULL, 0, NULL},
+    /* map-ux: numbers in the user map; what a refused user is told. */
+    {"default_country", KT_STRING, OFF(default_country_code), 0, 0, NULL, 0,
+     check_country},
+    {"help_text", KT_STRING, OFF(help_text), 1, 200, NULL, 0, check_help},
+};
+
+/*
+ * Earlier names of keys, still accepted (map-ux): default_country was
+ * default_country_code until the user map took national numbers too.
+ */
+static const struct {
+    const char *old;
+    const char *name;
+} key_aliases[] = {
+    {"default_country_code", "default_country"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -466,6 +494,12 @@ static const char *str_value(const struct eotp_cfg *cfg, const struct key *k)
 
 static const struct key *find_key(const char *name)
 {
+    for (size_t i = 0; i < sizeof(key_aliases) / sizeof(key_aliases[0]); i++) {
+        if (strcmp(key_aliases[i].old, name) == 0) {
+            name = key_aliases[i].name;
+            break;
+        }
+    }
     for (size_t i = 0; i < NKEYS; i++) {
         if (strcmp(keys[i].name, name) == 0) {
             return &keys[i];

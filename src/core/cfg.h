@@ -67,7 +67,8 @@ struct eotp_cfg {
     bool ldap_starttls;
     long ldap_timeout;  /* seconds, bounds connect and search */
     bool ldap_insecure; /* allow ldap:// to another host without StartTLS */
-    char *default_country_code; /* digits, for national numbers */
+    char *default_country_code; /* default_country: digits, for national
+                                   numbers in the map and the directory */
 
     /* Who must use the second factor. */
     char *only_groups;     /* list of group names */
@@ -93,6 +94,8 @@ struct eotp_cfg {
      * eotp_cfg_key_name(); doctor skips the checks that need them.
      */
     unsigned char bad_keys[EOTP_CFG_KEYS_MAX];
+    /* map-ux: appended to what a refused user is told (whom to ask). */
+    char *help_text;
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */

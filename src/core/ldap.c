@@ -477,7 +477,7 @@ static int pick_value(const struct job *job, LDAP *ld, LDAPMessage *entry,
                 break;
             }
             if (nr == EOTP_E_CONFIG) {
-                reason = "a national number and default_country_code is "
+                reason = "a national number and default_country is "
                          "not set";
             } else if (nr != EOTP_E_UNMAPPED) {
                 r = nr;

@@ -33,7 +33,10 @@ int eotp_lookup_dests(const struct eotp_cfg *cfg, const char *user,
         struct eotp_dests d = {{NULL}, 0, 0};
 
         if (strcmp(name, "map") == 0) {
-            r = eotp_usermap_lookup(cfg->user_map, user, lg, &d);
+            struct eotp_usermap_opts mo = {cfg->default_country_code,
+                                           cfg->state_dir};
+
+            r = eotp_usermap_lookup(cfg->user_map, user, &mo, lg, &d);
             if (r == EOTP_OK && source != NULL && source_len > 0) {
                 (void)snprintf(source, source_len, "map %s line %lu",
                                cfg->user_map, d.lineno);

@@ -447,6 +447,7 @@ static int send_locked(struct flow *f, const struct target *t, long long now)
             if (c != NULL) {
                 memcpy(f->code_id, c->id, sizeof(f->code_id));
                 set_current(f, t, c->msgid, c->channel, true);
+                clear_detail(f->res); /* reused=yes says it all */
                 r = EOTP_OK;
             }
         } else {
@@ -455,6 +456,7 @@ static int send_locked(struct flow *f, const struct target *t, long long now)
             if (p != NULL && now - p->time >= 0 &&
                 now - p->time < EOTP_PENDING_MAX_AGE) {
                 set_current(f, t, p->id, p->channel, true);
+                clear_detail(f->res); /* reused=yes says it all */
                 r = EOTP_OK;
             }
         }
@@ -533,6 +535,7 @@ static int request_new(struct flow *f, const struct alt *a, char *lead,
     lead[0] = '\0';
     if (f->resends >= RESENDS_MAX) {
         f->res->wrong++; /* bounds the prompt loop */
+        f->res->unchecked++;
         (void)snprintf(lead, leadlen, "No more new codes in this login. ");
         return EOTP_OK;
     }
@@ -876,6 +879,7 @@ static int prompt_loop(struct flow *f)
              */
             eotp_str_wipe_free(answer);
             res->wrong++;
+            res->unchecked++;
             (void)snprintf(lead, sizeof(lead), "That is not a valid code. ");
             continue;
         }

@@ -42,7 +42,9 @@ struct eotp_result {
     char channel[EOTP_CHANNEL_MAX + 1];
     bool reused;      /* an earlier code was reused (3004) */
     bool code_out;    /* a code was sent (or an earlier one reused) */
-    int wrong;        /* wrong codes typed */
+    int wrong;        /* attempts used: wrong codes plus unchecked */
+    int unchecked;    /* attempts never checked (not a code, no new code
+                         left): not counted toward the lockout */
     long api_code;    /* the service's error code, 0 if none */
     char detail[256]; /* sanitised detail for the log line */
     bool grace;       /* no code: within grace_period */

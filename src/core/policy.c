@@ -150,7 +150,8 @@ int eotp_policy_check(const struct eotp_cfg *cfg,
     char user[EOTP_FIELD_MAX];
     char rhost[EOTP_FIELD_MAX];
     char matched[257] = "";
-    bool missing = false;
+    bool missing = false;        /* a group of only_groups does not exist */
+    bool missing_exempt = false; /* one of exempt_groups: exempts nobody */
 
     eotp_sanitize(user, sizeof(user), login->user, true);
     eotp_sanitize(rhost, sizeof(rhost), login->rhost, true);
@@ -170,7 +171,7 @@ int eotp_policy_check(const struct eotp_cfg *cfg,
         return EOTP_E_CONFIG;
     }
     if (cfg->exempt_groups != NULL &&
-        in_any_group(cfg->exempt_groups, groups, ngroups, lg, &missing,
+        in_any_group(cfg->exempt_groups, groups, ngroups, lg, &missing_exempt,
                      matched, sizeof(matched))) {
         eotp_log(lg, LOG_NOTICE,
                  "policy: exempt group, second factor skipped user=%s "

@@ -34,8 +34,10 @@ int eotp_user_lookup(const char *user, gid_t *gid, char *canon,
  * group (from eotp_user_lookup).  EOTP_OK: yes.
  * EOTP_E_IGNORE: the user is outside only_groups, in exempt_groups, or
  * comes from an exempt network (an audit line says which).  EOTP_E_CONFIG:
- * a group named in only_groups does not exist (fail closed: a typo must
- * not switch the second factor off).
+ * a group named in only_groups does not exist and the user is in none of
+ * the others (fail closed: a typo must not switch the second factor off).
+ * A group of exempt_groups that does not exist exempts nobody; both are
+ * logged ("policy: unknown group").
  */
 int eotp_policy_check(const struct eotp_cfg *cfg,
                       const struct eotp_login *login, gid_t gid,

@@ -78,6 +78,65 @@ static const char *env_str(pam_handle_t *pamh, const char *name)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
+/*
+ * For an outcome met before the login was looked at (a bad config): the
+ * user, service and remote host PAM already knows, without asking
+ * anything.  A name the system does not know may be a password typed at
+ * the login prompt: it becomes "(unknown)" in buf.
+ */
+static void known_items(pam_handle_t *pamh, struct eotp_login *login,
+                        char *buf, size_t buflen)
+{
+    const char *user = item_str(pamh, PAM_USER);
+
+    if (user != NULL && *user != '\0') {
+        if (eotp_user_lookup(user, NULL, buf, buflen) != EOTP_OK) {
+            (void)snprintf(buf, buflen, "(unknown)");
+        }
+        login->user = buf;
+    }
+    login->service = item_str(pamh, PAM_SERVICE);
+    login->rhost = item_str(pamh, PAM_RHOST);
+}
+
+/*
+ * One line for a user the second factor refused for a reason they cannot
+ * fix by typing: the service is down, or no destination is on file.  Only
+ * for accounts the system knows: an unknown user (sshd's invalid-user
+ * path, or a password typed as the name) and sshd's junk password never
+ * get here, so the line tells nobody whether an account exists.  Nothing
+ * when the login goes on (bypass, PAM_IGNORE) or under PAM_SILENT (the
+ * conversation wrapper).
+ */
+static void tell_user(const struct eotp_conv *conv, const struct eotp_cfg *cfg,
+                      int err, int pamr)
+{
+    char line[512];
+    const char *what;
+    const char *help;
+
+    if (pamr == PAM_SUCCESS || pamr == PAM_IGNORE) {
+        return;
+    }
+    if (err == EOTP_E_UNMAPPED) {
+        what = "No phone number or email address is registered for you, so "
+               "no code can be sent.";
+        help = "Ask your administrator to add one.";
+    } else if (eotp_err_is_service_failure(err) &&
+               err != EOTP_E_CONF_UNREADABLE) {
+        what = "The login code service cannot be reached; try again in a "
+               "few minutes.";
+        help = "If this goes on, tell your administrator.";
+    } else {
+        return;
+    }
+    if (cfg != NULL && cfg->help_text != NULL) {
+        help = cfg->help_text;
+    }
+    (void)snprintf(line, sizeof(line), "%s %s", what, help);
+    conv->info(conv->ctx, true, line);
+}
+
 static void log_outcome(const struct eotp_logger *lg, int pamr, bool bypassed,
                         const struct eotp_login *login,
                         const struct eotp_result *res, bool debug)
@@ -120,12 +179,14 @@ static void log_outcome(const struct eotp_logger *lg, int pamr, bool bypassed,
     }
     eotp_log(lg, prio,
              "%sresult=%s user=%s service=%s rhost=%s dest=%s "
-             "message_id=%s channel=%s reused=%s wrong=%d reason=%s%s%s",
+             "message_id=%s channel=%s reused=%s wrong=%d unchecked=%d "
+             "reason=%s%s%s",
              bypassed ? "second factor BYPASSED (failmode=open) " : "", result,
              user, service, rhost, res->masked[0] != '\0' ? res->masked : "-",
              res->message_id[0] != '\0' ? res->message_id : "-",
              res->channel[0] != '\0' ? res->channel : "-",
-             res->reused ? "yes" : "no", res->wrong, eotp_err_reason(res->err),
+             res->reused ? "yes" : "no", res->wrong - res->unchecked,
+             res->unchecked, eotp_err_reason(res->err),
              res->detail[0] != '\0' ? " " : "", res->detail);
 }
 
@@ -143,6 +204,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     enum eotp_failmode failmode;
     bool bypassed = false;
     bool cfg_ready = false;
+    bool user_known = false; /* eotp_authenticate found the account */
+    char unknown[EOTP_USER_NAME_MAX + 1];
     int pamr = PAM_AUTH_ERR;
     int r = EOTP_E_INTERNAL;
 
@@ -204,11 +267,15 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
         goto decide;
     }
     r = eotp_authenticate(&cfg, &login, &conv, &lg, &res);
+    user_known = r != EOTP_E_USER_UNKNOWN;
     if (r == EOTP_E_UNMAPPED && cfg.unmapped == EOTP_UNMAPPED_IGNORE) {
         r = EOTP_E_IGNORE;
     }
 decide:
     res.err = r;
+    if (login.user == NULL) {
+        known_items(pamh, &login, unknown, sizeof(unknown));
+    }
     failmode = cfg_ready ? (enum eotp_failmode)cfg.failmode : EOTP_FAIL_CLOSED;
     if (failmode == EOTP_FAIL_OPEN && eotp_err_is_service_failure(r) &&
         getauxval(AT_SECURE) != 0) {
@@ -237,6 +304,9 @@ decide:
     }
     pamr = eotp_err_to_pam(r, failmode, &bypassed);
     log_outcome(&lg, pamr, bypassed, &login, &res, lg.debug);
+    if (user_known) {
+        tell_user(&conv, &cfg, r, pamr);
+    }
 out:
     if (cfg_ready) {
         eotp_cfg_free(&cfg);

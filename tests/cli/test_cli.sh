@@ -94,6 +94,14 @@ for c in send send-code verify message lookup doctor test callback; do
     printf '%s' "$OUT" | grep -q "^  $c " || missing="$missing $c"
 done
 assert_eq "--help lists every command" "" "$missing"
+# The verbs --help names for templates are the real ones ("get", not "show").
+verbs=$(printf '%s\n' "$OUT" | sed -n 's/^  templates *\(.*\) OTP templates$/\1/p' | sed 's/,//g; s/ and / /')
+assert_match "--help names the templates verbs" "list get create delete" "$verbs"
+bad=""
+for v in $verbs; do
+    "$CLI" templates "$v" --help >/dev/null 2>&1 || bad="$bad $v"
+done
+assert_eq "every templates verb in --help exists" "" "$bad"
 OUT=$("$CLI" --version); RC=$?
 assert_match "--version prints the version" "^engagelab-otp [0-9]+\.[0-9]+" "$OUT"
 "$CLI" >/dev/null 2>&1; assert_eq "no command: exit 2" 2 "$?"
@@ -527,10 +535,22 @@ assert_match "test USER: channel" "^channel: SMS$" "$OUT"
 assert_match "test USER: prompted for the code" "Code sent by SMS to \+65\*+67" "$ERR"
 assert_match "test USER: said the first code was wrong" "Wrong code\." "$ERR"
 assert_eq "test USER: the code is not printed" "" "$(printf '%s%s' "$OUT" "$ERR" | grep -F "$CODE")"
+assert_match "test USER: says first that it uses one of the user's sends" \
+    "uses one of their sends \(send_limit = [0-9]+/[0-9]+\)" "$(printf '%s\n' "$ERR" | head -n 1)"
 mockctl reset >/dev/null
 test_via_fifo @wrong @wrong @wrong
 assert_eq "test USER: three wrong codes: exit 1" 1 "$RC"
 assert_match "test USER: too many wrong codes" "too many wrong codes" "$OUT"
+# An answer that is not a code uses an attempt but is never checked nor
+# counted toward the lockout: test and state show give the same count.
+mockctl reset >/dev/null
+"$CLI" -c "$CONF" state reset root >/dev/null 2>&1
+test_via_fifo @wrong abc @wrong
+assert_match "test USER: wrong codes as state show counts them" "^wrong codes: 2$" "$OUT"
+assert_match "test USER: the answer that was not a code is named" "^answers not checked: 1 " "$OUT"
+assert_match "state show agrees with test" "wrong codes: 2 in the last" \
+    "$("$CLI" -c "$CONF" state show root 2>&1)"
+"$CLI" -c "$CONF" state reset root >/dev/null 2>&1
 mockctl reset >/dev/null
 test_via_fifo
 assert_eq "test USER: no answer (end of input): exit 1" 1 "$RC"

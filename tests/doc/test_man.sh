@@ -107,4 +107,12 @@ done <"$T/outcomes"
 assert_match "the README has a section on logs and alerts" 'BYPASSED' "$(cat "$T/alerts")"
 assert_eq "every reason word of err.c is in the README's logs and alerts section" "" "$unnamed"
 
+# ldap_base: the code requires it with user_sources = ldap (cfg.c); the
+# man page and the sample config must both say so, and give no default.
+man_base=$(sed -n '/^\.It Cm ldap_base /,/^\.It /p' "$CONF5")
+sample_base=$(grep -B2 '^#ldap_base = ' "$SAMPLE")
+assert_match "conf(5): ldap_base required with ldap" 'Required when' "$man_base"
+assert_match "sample config: ldap_base required with ldap" 'Required when user_sources names ldap' "$sample_base"
+assert_no_match "sample config: no default claimed for ldap_base" 'Default' "$sample_base"
+
 t_summary

@@ -295,21 +295,21 @@ assert_match "several values: logged with the count" \
 assert_match "the invalid value before it: refused and masked" \
     'value refused user=games attribute=mobile value=ext\*\*12 ' "$OUT"
 
-fresh default_country_code=65
+fresh default_country=65
 login man +6581234568 -- @code
-assert_eq "national number with default_country_code: login succeeds" \
+assert_eq "national number with default_country: login succeeds" \
     PAM_SUCCESS "$RES"
 assert_eq "national number normalised to E.164" "+6581234568" "$(last_to)"
 fresh default_country_code=65
 login proxy +6581234569 -- @code
-assert_eq "\"(65) 8123-4569\" normalised" "+6581234569" "$(last_to)"
+assert_eq "\"(65) 8123-4569\" normalised (default_country_code: the old name)" "+6581234569" "$(last_to)"
 
 fresh
 login man +0 -- @code
-assert_eq "national number without default_country_code: unmapped" \
+assert_eq "national number without default_country: unmapped" \
     PAM_USER_UNKNOWN "$RES"
-assert_match "the log says default_country_code is missing" \
-    'value refused user=man attribute=mobile value=812\*{4}68 reason=.*default_country_code' "$OUT"
+assert_match "the log says default_country is missing" \
+    'value refused user=man attribute=mobile value=812\*{4}68 reason=.*default_country is not set' "$OUT"
 assert_eq "nothing sent" 0 "$(sent_since)"
 
 fresh

@@ -127,11 +127,81 @@ assert_eq "user unknown to the system: PAM_USER_UNKNOWN" PAM_USER_UNKNOWN "$RES"
 assert_eq "nothing sent for an unknown system user" 0 "$(requests_since "$REQ0")"
 assert_no_match "unknown user name not logged" 'user=nosuchuser' "$OUT"
 
+# A line that names the user but cannot be read is a configuration error
+# for that user, never "unmapped": with unmapped = ignore and pam_permit
+# after the module, "unmapped" would let the user in without a code.
 fresh
 login mail +0 -- @code
-assert_eq "malformed map line never matches" PAM_USER_UNKNOWN "$RES"
-assert_match "malformed map line reported with its number" \
-    'user map: malformed line ignored file=.*line=7' "$OUT"
+assert_eq "unreadable map line for the user: PAM_SERVICE_ERR" PAM_SERVICE_ERR "$RES"
+assert_match "unreadable map line reported with its number and the user" \
+    'user map: unreadable line for the user file=.*line=7 user=mail reason=' "$OUT"
+assert_match "unreadable map line: outcome is a config error" \
+    'result=error user=mail service=eotp .*reason=config' "$OUT"
+assert_eq "unreadable map line: nothing sent" 0 "$(requests_since "$REQ0")"
+fresh unmapped=ignore
+printf 'auth required %s conf=%s\nauth required pam_permit.so\n' \
+    "$MODULE" "$T/conf" >"$T/pam.d/eotp"
+login mail +0 -- @code
+assert_eq "unreadable map line, unmapped = ignore, pam_permit after: denied" \
+    PAM_SERVICE_ERR "$RES"
+assert_no_match "unreadable map line is never 'ignored'" 'result=ignored' "$OUT"
+for line in 'mail +6591234567' 'mail:+6591234567,+6591234568,a@b.example,c@d.example,e@f.example' \
+            'mail:not-a-number' 'mail:+65 9123 4567 ext 9' 'mail : ' \
+            "mail:$(printf '9%.0s' $(seq 1100))"; do
+    printf '%s\n' "$line" >"$T/users.bad"
+    chmod 0644 "$T/users.bad"
+    fresh unmapped=ignore "user_map=$T/users.bad"
+    printf 'auth required %s conf=%s\nauth required pam_permit.so\n' \
+        "$MODULE" "$T/conf" >"$T/pam.d/eotp"
+    login mail +0 -- @code
+    assert_eq "unreadable line '${line:0:40}', unmapped = ignore: denied" \
+        PAM_SERVICE_ERR "$RES"
+done
+printf 'mailx:12345\nmail2 +659\n' >"$T/users.bad"
+fresh unmapped=ignore "user_map=$T/users.bad"
+printf 'auth required %s conf=%s\nauth required pam_permit.so\n' \
+    "$MODULE" "$T/conf" >"$T/pam.d/eotp"
+login mail +0 -- @code
+assert_match "bad lines of other users: this user is still unmapped" \
+    'result=ignored user=mail .*reason=out_of_scope' "$OUT"
+rm -f "$T/users.bad"
+
+# Numbers as people write them: normalised to E.164 as directory values are.
+for form in '+65 9000 1111' '+65-9000-1111' '+65 (9000) 1111' '9000 1111'; do
+    printf 'games: %s\n' "$form" >"$T/users.forms"
+    chmod 0644 "$T/users.forms"
+    fresh "user_map=$T/users.forms" default_country=65
+    login games +6590001111 -- @code
+    assert_eq "map number '$form': code sent to +6590001111" PAM_SUCCESS "$RES"
+done
+fresh "user_map=$T/users.forms"
+login games +6590001111 -- @code
+assert_eq "national number in the map without default_country: config error" \
+    PAM_SERVICE_ERR "$RES"
+assert_match "the log says what is missing" \
+    'unreadable line for the user .*user=games reason="a phone number without a country code' "$OUT"
+
+# Warnings about other users' lines come once per change of the map.
+printf 'games:+6590001111\nlp 12345\nnews:+65 1\n' >"$T/users.forms"
+fresh "user_map=$T/users.forms"
+login games +6590001111 -- @code
+assert_eq "bad lines of others: the user logs in" PAM_SUCCESS "$RES"
+assert_eq "bad lines of others: each reported" 2 \
+    "$(printf '%s\n' "$OUT" | grep -c 'malformed line ignored')"
+assert_match "the warning says what is wrong" \
+    "malformed line ignored file=.* line=2 reason=\"no ':' after the user name\"" "$OUT"
+login games +6590001111 -- @code
+assert_eq "same map, second login: no warning" 0 \
+    "$(printf '%s\n' "$OUT" | grep -c 'malformed line ignored')"
+SVC=eotp2 service eotp2 "conf=$T/conf"
+SVC=eotp2 login games +6590001111 -- @code
+assert_eq "same map, another service (another process): no warning" 0 \
+    "$(printf '%s\n' "$OUT" | grep -c 'malformed line ignored')"
+printf 'mail:x\n' >>"$T/users.forms"
+login games +6590001111 -- @code
+assert_eq "map changed: its bad lines reported again" 3 \
+    "$(printf '%s\n' "$OUT" | grep -c 'malformed line ignored')"
+rm -f "$T/users.forms" "$T/pam.d/eotp2"
 
 fresh
 # An earlier module (pam_unix) reads the password and sets PAM_AUTHTOK to
@@ -155,12 +225,62 @@ login daemon $PHONE -- "correct horse battery" @code
 assert_eq "an answer that is not a code counts as a wrong attempt" \
     PAM_SUCCESS "$RES"
 assert_match "user told it is not a code" '^PROMPT: That is not a valid code\.' "$OUT"
+assert_match "the outcome line: no wrong code, one answer not checked" \
+    'result=success .* wrong=0 unchecked=1 reason=ok' "$OUT"
 assert_no_match "a password-like answer never reaches the API" \
     'correct horse' "$(cat "$MOCK_REQLOG")"
 
 fresh
 login daemon $PHONE -- @fail
 assert_eq "conversation failure: PAM_CONV_ERR" PAM_CONV_ERR "$RES"
+
+# ---- what a refused user is told ------------------------------------------------
+# One PAM_ERROR_MSG line, with help_text appended, when the service is down
+# or the user has no destination; nothing for a user the system does not
+# know (sshd's invalid-user path), nothing when the login goes on.
+HELP='Call the IT desk on ext. 4357.'
+fresh "help_text=$HELP"
+login sys +0 -- @code
+assert_eq "no destination: still PAM_USER_UNKNOWN" PAM_USER_UNKNOWN "$RES"
+assert_eq "no destination: one error line with what to do and whom to ask" \
+    "ERROR: No phone number or email address is registered for you, so no code can be sent. $HELP" \
+    "$(printf '%s\n' "$OUT" | grep '^ERROR:')"
+fresh
+login sys +0 -- @code
+assert_match "no destination, no help_text: a default hint" \
+    '^ERROR: No phone number or email address is registered for you, so no code can be sent\. Ask your administrator to add one\.$' "$OUT"
+fresh "help_text=$HELP"
+mockctl fault status500 --path /v1/messages >/dev/null
+login daemon $PHONE -- @code
+assert_eq "service down: PAM_AUTHINFO_UNAVAIL" PAM_AUTHINFO_UNAVAIL "$RES"
+assert_eq "service down: one error line with what to do and whom to ask" \
+    "ERROR: The login code service cannot be reached; try again in a few minutes. $HELP" \
+    "$(printf '%s\n' "$OUT" | grep '^ERROR:')"
+fresh "help_text=$HELP" failmode=open
+mockctl fault status500 --path /v1/messages >/dev/null
+login daemon $PHONE -- @code
+assert_no_match "service down, failmode open (let in): nothing shown" '^ERROR:' "$OUT"
+fresh "help_text=$HELP"
+mockctl fault status500 --path /v1/messages >/dev/null
+login daemon $PHONE --silent -- @code
+assert_no_match "PAM_SILENT: nothing shown" '^ERROR:' "$OUT"
+fresh "help_text=$HELP"
+login nosuchuser-eotp +0 -- @code
+assert_no_match "user unknown to the system: nothing shown" '^(ERROR|INFO):' "$OUT"
+fresh "help_text=$HELP" unmapped=ignore
+login sys +0 -- @code
+assert_no_match "unmapped = ignore: nothing shown" '^(ERROR|INFO):' "$OUT"
+fresh "help_text=$HELP"
+mockctl fault status500 --path /v1/messages >/dev/null
+printf 'auth optional pam_unix.so\nauth required %s conf=%s\n' \
+    "$MODULE" "$T/conf" >"$T/pam.d/eotp"
+login sys +0 -- "$(printf '\b\n\r\177INCORRECT\b\n\r')" @code
+assert_no_match "sshd's invalid-user junk password, no destination: nothing shown" '^ERROR:' "$OUT"
+login daemon $PHONE -- "$(printf '\b\n\r\177INCORRECT\b\n\r')" @code
+assert_no_match "sshd's invalid-user junk password, service down: nothing shown" '^ERROR:' "$OUT"
+fresh "help_text=$(printf 'bad\001text')"
+login daemon $PHONE -- @code
+assert_eq "help_text with a control character: refused at load" PAM_SERVICE_ERR "$RES"
 
 # ---- 3004: the earlier code is still valid ----------------------------------
 
@@ -174,6 +294,9 @@ assert_match "prompt says the earlier code is still valid" \
     '^PROMPT: The code sent earlier by SMS to \+65\*{6}67 is still valid\. Code: $' "$OUT"
 assert_eq "no second code delivered" "$first" "$(mock_code $PHONE)"
 assert_match "reuse is logged" 'reused=yes' "$OUT"
+assert_match "reuse: the outcome line is a plain success" \
+    'result=success user=daemon .* reused=yes wrong=0 unchecked=0 reason=ok$' "$OUT"
+assert_no_match "reuse: no 3004 error tail on a success" 'result=success.*code=3004' "$OUT"
 login daemon $PHONE -- @code
 assert_eq "after a successful login the next one gets a new code" \
     PAM_SUCCESS "$RES"
@@ -398,8 +521,13 @@ login daemon $PHONE -- @code
 assert_eq "oversized config: PAM_SERVICE_ERR" PAM_SERVICE_ERR "$RES"
 
 fresh frobnicate=yes
-login daemon $PHONE -- @code
+login daemon $PHONE --rhost 192.0.2.9 -- @code
 assert_eq "unknown config key: PAM_SERVICE_ERR" PAM_SERVICE_ERR "$RES"
+assert_match "config error: the outcome line names user, service and rhost" \
+    'result=error user=daemon service=eotp rhost=192.0.2.9 .*reason=config' "$OUT"
+login nosuchuser-eotp +0 --rhost 192.0.2.9 -- @code
+assert_match "config error, no such account: the name typed is not logged" \
+    'result=error user=\(unknown\) service=eotp rhost=192.0.2.9 .*reason=config' "$OUT"
 assert_match "unknown key logged with its line" 'unknown key at .*conf:[0-9]+ key=frobnicate' "$OUT"
 
 for bad in "timeout=0" "timeout=abc" "max_attempts=99" "failmode=maybe" \

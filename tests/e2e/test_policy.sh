@@ -64,6 +64,17 @@ login daemon +6581234567 -- @code
 assert_eq "an unknown exempt group exempts nobody" PAM_SUCCESS "$RES"
 assert_match "the code was required" 'result=success user=daemon' "$OUT"
 
+# The rule for a group that does not exist, as README and man page state it.
+fresh "only_groups=no-such-group-eotp, daemon"
+login daemon +6581234567 -- @code
+assert_eq "missing only_groups group, user in another listed group: the code" PAM_SUCCESS "$RES"
+login games +6590001111 -- @code
+assert_eq "missing only_groups group, user in no listed group: error" PAM_SERVICE_ERR "$RES"
+fresh "exempt_groups=no-such-group-eotp" only_groups=daemon
+login games +6590001111 -- @code
+assert_eq "a missing exempt group does not turn 'outside only_groups' into an error" PAM_SUCCESS "$RES"
+assert_match "outside only_groups: ignored" 'result=ignored user=games .*reason=out_of_scope' "$OUT"
+
 # ---- the account's own name -------------------------------------------------------
 # A directory that ignores case (SSSD, winbind) finds "EOTPBench7" for the
 # account eotpbench7 (tests/bench/fakepw.so stands in for one).  The user

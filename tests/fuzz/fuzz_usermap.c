@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size = EOTP_USERMAP_LINE_MAX;
     }
     line = fuzz_strndup(data, size);
-    r = eotp_usermap_parse_line(line, &user, &d);
+    r = eotp_usermap_parse_line(line, size % 2 == 0 ? "65" : NULL, &user, &d);
     FUZZ_CHECK(r == EOTP_OK || r == EOTP_E_NOT_FOUND || r == EOTP_E_CONFIG);
     if (r == EOTP_OK) {
         FUZZ_CHECK(user != NULL && user >= line && user < line + size);

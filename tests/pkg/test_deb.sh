@@ -68,7 +68,7 @@ entry() {
 }
 entry '-rw-r--r--' "usr/lib/$MULTIARCH/security/pam_engagelab_otp.so"
 entry '-rw-------' 'etc/security/pam_engagelab_otp.conf'
-entry '-rw-r--r--' 'etc/security/engagelab_otp_users'
+entry '-rw-------' 'etc/security/engagelab_otp_users'
 entry 'drwx------' 'var/lib/pam_engagelab_otp/'
 entry '-rw-r--r--' 'usr/share/pam-configs/engagelab-otp'
 entry '-rw-r--r--' 'usr/share/man/man8/pam_engagelab_otp.8.gz'
@@ -186,7 +186,7 @@ assert_eq "throwaway root: dpkg -i succeeds" 0 "$(val install)"
 assert_eq "throwaway root: package installed" "install ok installed" "$(val installed)"
 assert_eq "installed: the module" yes "$(val module)"
 assert_eq "installed: config root-only (0600)" "600 root root" "$(val conf)"
-assert_eq "installed: user map 0644" "644 root root" "$(val users)"
+assert_eq "installed: user map 0600" "600 root root" "$(val users)"
 assert_eq "installed: state_dir 0700" "700 root root" "$(val state)"
 assert_eq "installed: not in the PAM stacks until enabled (Default: no)" 0 "$(val disabled-after-install)"
 assert_eq "pam-auth-update --enable engagelab-otp" 0 "$(val enable)"

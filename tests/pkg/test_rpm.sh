@@ -39,7 +39,7 @@ entry() {
 }
 entry '-rw-r--r--' '/usr/lib64/security/pam_engagelab_otp\.so'
 entry '-rw-------' '/etc/security/pam_engagelab_otp\.conf'
-entry '-rw-r--r--' '/etc/security/engagelab_otp_users'
+entry '-rw-------' '/etc/security/engagelab_otp_users'
 entry 'drwx------' '/var/lib/pam_engagelab_otp'
 entry '-rw-r--r--' '/usr/share/man/man8/pam_engagelab_otp\.8(\.gz)?'
 entry '-rw-r--r--' '/usr/share/man/man5/pam_engagelab_otp\.conf\.5(\.gz)?'

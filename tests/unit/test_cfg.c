@@ -474,6 +474,15 @@ static void test_good_values(void **state)
     assert_int_equal(cfg.lockout.count, 3);
     assert_int_equal(cfg.lockout.seconds, 60);
     assert_true(cfg.debug);
+    assert_string_equal(cfg.default_country_code, "65");
+    eotp_cfg_free(&cfg);
+    /* default_country is the documented name; the old one is an alias. */
+    assert_int_equal(load(GOOD "default_country = 44\n", 0600, &cfg),
+                     EOTP_OK);
+    assert_string_equal(cfg.default_country_code, "44");
+    eotp_cfg_free(&cfg);
+    assert_int_equal(load(GOOD "default_country = 065\n", 0600, &cfg),
+                     EOTP_E_CONFIG);
     eotp_cfg_free(&cfg);
 }
 
