@@ -322,9 +322,13 @@ DEB_TREE  := $(PKG_BUILD)/deb/pam-engagelab-otp-$(VERSION)
 RPM_TOP   := $(abspath $(PKG_BUILD)/rpm)
 RPM_NAME  := pam_engagelab_otp-$(VERSION)
 # On a system whose packages are not RPMs (Debian), rpmbuild cannot see
-# the build dependencies, and has no debuginfo extraction.
+# the build dependencies, and has no debuginfo extraction; Debian's
+# brp-compress needs bash (read -d), so man pages stay uncompressed
+# unless it is run with bash.
 RPM_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps \
-               --define 'debug_package %{nil}')
+               --define 'debug_package %{nil}' \
+               --define '__os_install_post bash /usr/lib/rpm/brp-compress; \
+                 /usr/lib/rpm/brp-strip /usr/bin/strip')
 
 deb:
 	rm -rf $(PKG_BUILD)/deb
