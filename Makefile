@@ -323,9 +323,13 @@ DEB_TREE  := $(PKG_BUILD)/deb/pam-engagelab-otp-$(VERSION)
 RPM_TOP   := $(abspath $(PKG_BUILD)/rpm)
 RPM_NAME  := pam_engagelab_otp-$(VERSION)
 # On a system whose packages are not RPMs (Debian), rpmbuild cannot see
-# the build dependencies, and has no debuginfo extraction.
+# the build dependencies, and has no debuginfo extraction; Debian's
+# brp-compress needs bash (read -d), so man pages stay uncompressed
+# unless it is run with bash.
 RPM_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps \
-               --define 'debug_package %{nil}')
+               --define 'debug_package %{nil}' \
+               --define '__os_install_post bash /usr/lib/rpm/brp-compress; \
+                 /usr/lib/rpm/brp-strip /usr/bin/strip')
 
 deb:
 	rm -rf $(PKG_BUILD)/deb
@@ -351,3 +355,26 @@ rpm:
 
 clean-pkg:
 	rm -rf $(PKG_BUILD)
+
+# ==== SELinux (issue 17): make selinux =======================================
+# The policy module packaging/selinux/pam_engagelab_otp.{te,fc,if}, built
+# with the policy's devel Makefile (Fedora/RHEL selinux-policy-devel,
+# Debian selinux-policy-dev) in $(BUILD)/selinux/.
+
+.PHONY: selinux
+
+SELINUX_DEVEL ?= /usr/share/selinux/devel/Makefile
+SELINUX_SRC   := $(addprefix packaging/selinux/pam_engagelab_otp.,te fc if)
+
+selinux: $(BUILD)/selinux/pam_engagelab_otp.pp
+
+# The devel Makefile gets none of our variables (MAKEFLAGS).
+$(BUILD)/selinux/pam_engagelab_otp.pp: $(SELINUX_SRC)
+	@test -f $(SELINUX_DEVEL) || { echo "selinux: $(SELINUX_DEVEL)" \
+	  "is missing (selinux-policy-devel, Debian selinux-policy-dev)" >&2; \
+	  exit 1; }
+	rm -rf $(BUILD)/selinux
+	mkdir -p $(BUILD)/selinux
+	cp $(SELINUX_SRC) $(BUILD)/selinux/
+	cd $(BUILD)/selinux && env -u MAKEFLAGS -u MAKEOVERRIDES -u MAKELEVEL \
+	  $(MAKE) -f $(SELINUX_DEVEL) pam_engagelab_otp.pp

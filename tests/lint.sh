@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make lint: cppcheck, clang-tidy, the banned-function check and the
 # clang-format check over src/ and the verification code (tests/fuzz,
-# tests/alloc, tests/bench).  Prints one line per step and exits 1 if a
+# tests/alloc, tests/bench); the SPDX licence line in every source file
+# (tests/spdx.sh).  Prints one line per step and exits 1 if a
 # step that must pass failed.
 #
 # clang-format: every file in src/ and the verification suites must be
@@ -46,6 +47,10 @@ grep -nE '(^|[^A-Za-z0-9_>.])(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|atoi
 [ -s "$out/banned" ]
 step "banned functions (sprintf vsprintf strcpy strcat strncpy strtok atoi atol sscanf gets)" \
     $((1 - $?)) "$out/banned"
+
+# ---- licence: SPDX-License-Identifier in every source file -----------------
+bash tests/spdx.sh --check >"$out/spdx" 2>&1
+step "SPDX-License-Identifier: Apache-2.0 in every source file (tests/spdx.sh)" $? "$out/spdx"
 
 # ---- cppcheck --------------------------------------------------------------
 if need cppcheck; then
