@@ -632,27 +632,64 @@ static int wrong_locked(struct flow *f, struct eotp_state_handle *h,
 }
 
 /*
- * Before an answer is checked: other sessions of the same user may have
- * reached the lockout since this one began (they share a pending code
- * after 3004), and each would otherwise still get its guesses.
+ * Before an answer goes to the service: other sessions of the same user
+ * may have reached the lockout since this one began (they share a pending
+ * code after 3004).  Under the lock, check the lockout and reserve the
+ * attempt (a wrong code recorded in advance at *t), so that however many
+ * sessions check answers at once, the service never sees more answers
+ * per window than the lockout allows.  platform_outcome() keeps the
+ * reservation for a wrong code and gives it back for a right one;
+ * attempt_refund() gives it back when the answer was not judged.
  */
-static int not_locked_out(struct flow *f)
+static int attempt_reserve(struct flow *f, long long *t)
 {
     struct eotp_state_handle h;
     long long now = (long long)time(NULL);
     long wait;
     int r = user_lock(f, &h, now);
 
+    *t = 0;
     if (r != EOTP_OK) {
         return r;
     }
     wait = lockout_wait_locked(f, now);
-    eotp_state_unlock(&h);
-    return wait > 0 ? locked_out(f, wait, LOCKED_BEFORE_CHECK) : EOTP_OK;
+    if (wait > 0) {
+        eotp_state_unlock(&h);
+        return locked_out(f, wait, LOCKED_BEFORE_CHECK);
+    }
+    if (eotp_rate_on(&f->cfg->lockout)) {
+        eotp_events_add(&f->st->wrong, now);
+        *t = now;
+    }
+    /* Not fsync'ed: the outcome's save is, when the answer was wrong. */
+    return user_unlock(f, &h, EOTP_OK);
 }
 
-/* After the service's verdict on a platform code. */
-static int platform_outcome(struct flow *f, bool verified)
+/*
+ * The answer was not judged (transport failure, expired code...): give
+ * the reservation back, and forget the pending code when it is gone.
+ * A failure here leaves the reservation: stricter, never looser.
+ */
+static void attempt_refund(struct flow *f, long long t, bool forget)
+{
+    struct eotp_state_handle h;
+    long long now = (long long)time(NULL);
+
+    if ((t == 0 && !forget) || user_lock(f, &h, now) != EOTP_OK) {
+        return;
+    }
+    if (t != 0) {
+        (void)eotp_events_remove(&f->st->wrong, t);
+    }
+    if (forget) {
+        eotp_state_del_pending(f->st, f->res->message_id);
+    }
+    (void)user_unlock(f, &h, EOTP_OK);
+}
+
+/* After the service's verdict on a platform code; t is the attempt
+ * reserved by attempt_reserve() (0: none). */
+static int platform_outcome(struct flow *f, bool verified, long long t)
 {
     struct eotp_state_handle h;
     long long now = (long long)time(NULL);
@@ -663,29 +700,24 @@ static int platform_outcome(struct flow *f, bool verified)
         return r;
     }
     if (verified) {
+        if (t != 0) {
+            (void)eotp_events_remove(&f->st->wrong, t);
+        }
         eotp_state_del_pending(f->st, f->res->message_id);
         r = success_locked(f, now);
     } else {
-        r = wrong_locked(f, &h, now, &wait);
+        /* The reservation is the wrong code; this save is fsync'ed. */
+        h.sync = true;
+        if (t == 0 && eotp_rate_on(&f->cfg->lockout)) {
+            eotp_events_add(&f->st->wrong, now); /* pruned meanwhile */
+        }
+        wait = lockout_wait_locked(f, now);
     }
     r = user_unlock(f, &h, r);
     if (r == EOTP_OK && wait > 0) {
         r = locked_out(f, wait, LOCKED_NOW);
     }
     return r;
-}
-
-/* Forget a platform code that expired or was used up. */
-static void forget_pending(struct flow *f)
-{
-    struct eotp_state_handle h;
-    long long now = (long long)time(NULL);
-
-    if (user_lock(f, &h, now) != EOTP_OK) {
-        return;
-    }
-    eotp_state_del_pending(f->st, f->res->message_id);
-    (void)user_unlock(f, &h, EOTP_OK);
 }
 
 /*
@@ -887,7 +919,9 @@ static int prompt_loop(struct flow *f)
                 return vr;
             }
         } else {
-            vr = not_locked_out(f);
+            long long t;
+
+            vr = attempt_reserve(f, &t);
             if (vr != EOTP_OK) {
                 eotp_str_wipe_free(answer);
                 return vr;
@@ -896,11 +930,9 @@ static int prompt_loop(struct flow *f)
             eotp_str_wipe_free(answer);
             if (vr != EOTP_OK) {
                 set_detail(res, f->api, vr);
-                if (vr == EOTP_E_CODE_EXPIRED) {
-                    forget_pending(f);
-                }
+                attempt_refund(f, t, vr == EOTP_E_CODE_EXPIRED);
             } else {
-                vr = platform_outcome(f, verified);
+                vr = platform_outcome(f, verified, t);
                 if (vr == EOTP_E_LOCKED) {
                     res->wrong++;
                     return vr;

@@ -262,6 +262,38 @@ assert_eq "parallel sessions, local code: the one at the prompt is refused" PAM_
 assert_match "parallel sessions, local code: its answer was not checked" \
     'SYSLOG: <4> .*answer not checked user=daemon' "$OUT"
 
+# However many sessions check answers at once, the service never sees more
+# answers per lockout window than the lockout allows: each answer reserves
+# its attempt under the lock before it is sent (issue 11 item 1; before,
+# 12 sessions got 11 answers checked).
+fresh lockout=3/900 max_attempts=3
+mockctl config --codes-3004 yes >/dev/null
+mockctl fault slow --path /v1/verifications --delay-ms 500 >/dev/null
+pids=()
+for i in $(seq 12); do
+    timeout 60 "$HARNESS" --confdir "$T/pam.d" --service eotp --user daemon \
+        --outbox "$MOCK_OUTBOX" --to $PHONE -- @wrong @wrong @wrong >"$T/par.$i" 2>&1 &
+    pids+=($!)
+done
+wait "${pids[@]}"
+mockctl fault none >/dev/null
+assert_eq "12 parallel sessions, lockout 3/900, slow verify: at most 3 answers checked" \
+    3 "$(calls_to /v1/verifications)"
+assert_eq "12 parallel sessions: none got in" 0 "$(grep -l '^RESULT: PAM_SUCCESS' "$T"/par.* | wc -l)"
+assert_eq "12 parallel sessions: all were told of the lockout" 12 \
+    "$(grep -l '^ERROR: Too many wrong codes' "$T"/par.* | wc -l)"
+assert_eq "12 parallel sessions: the record holds exactly 3 wrong codes" 3 \
+    "$(sed -n 's/^wrong=//p' "$T/state/daemon.state" | tr ',' '\n' | wc -l)"
+login daemon $PHONE -- @code
+assert_eq "12 parallel sessions: then locked out, right code or not" PAM_AUTH_ERR "$RES"
+# A transport failure gives the reserved attempt back.
+fresh lockout=2/900
+mockctl fault status500 --path /v1/verifications --count 1 >/dev/null
+login daemon $PHONE -- @code
+mockctl fault none >/dev/null
+login daemon $PHONE -- @wrong @code
+assert_eq "an answer the service did not judge is not counted" PAM_SUCCESS "$RES"
+
 # Durability: records are replaced atomically (temp file + rename); only
 # the save that records a wrong code is fsync'ed, so a lockout survives a
 # power failure while a successful login costs no disk flush.
