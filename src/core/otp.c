@@ -1052,7 +1052,7 @@ out:
         eotp_freezero(f, sizeof(*f));
     }
     if (used_state && r != EOTP_E_STATE) {
-        eotp_state_sweep(cfg->state_dir, eotp_limits_max_age(cfg), lg);
+        eotp_state_sweep(cfg->state_dir, lg);
     }
     eotp_dests_free(&dests);
     return r;

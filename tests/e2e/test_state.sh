@@ -130,7 +130,7 @@ shift_times() { python3 "$T/shift.py" "$@"; }
 # record_ok FILE: the record is a root-owned regular file in the format.
 record_ok() {
     [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %u "$1")" = 0 ] &&
-        head -n 1 "$1" | grep -qx 'version=2' && tail -n 1 "$1" | grep -qx 'end='
+        head -n 1 "$1" | grep -qx 'version=3' && tail -n 1 "$1" | grep -qx 'end='
 }
 
 # ---- send limits under concurrency -------------------------------------------------
@@ -327,6 +327,39 @@ assert_match "user told when" '^ERROR: Too many wrong codes; try again in 15 min
 cli state reset daemon >/dev/null
 login daemon $PHONE -- @code
 assert_eq "state reset lifts the lockout" PAM_SUCCESS "$RES"
+
+# ---- several services, one state_dir (issue 11 item 2) ----------------------------------
+# A login, the sweep, or "engagelab-otp test" under a config with
+# lockout = off (or a shorter window) never shortens what a stricter
+# service counts: each list keeps its window in the record.
+fresh lockout=3/86400 max_attempts=3
+write_conf "$T/conf.loose" lockout=off send_limit=off rhost_send_limit=off
+service loose "conf=$T/conf.loose"
+login daemon $PHONE -- @wrong @wrong @wrong
+assert_eq "strict service (lockout 3/86400): three wrong codes" PAM_AUTH_ERR "$RES"
+SVC=loose login daemon $PHONE -- @wrong @wrong @wrong
+assert_eq "a login under a service with lockout = off" PAM_MAXTRIES "$RES"
+login daemon $PHONE -- @code
+assert_eq "strict service: still locked out after a login under lockout = off" PAM_AUTH_ERR "$RES"
+assert_match "strict service: told so" '^ERROR: Too many wrong codes' "$OUT"
+"$CLI" -c "$T/conf.loose" test daemon </dev/null >/dev/null 2>&1
+login daemon $PHONE -- @code
+assert_eq "strict service: still locked out after engagelab-otp test under lockout = off" PAM_AUTH_ERR "$RES"
+write_conf "$T/conf.short" lockout=3/60
+service short "conf=$T/conf.short"
+shift_times "$T/state/daemon.state" wrong 3600
+SVC=short login daemon $PHONE -- @wrong
+assert_match "a service with a shorter window (3/60) checks the answer" '^PROMPT: Wrong code' "$OUT"
+login daemon $PHONE -- @code
+assert_eq "strict service: still locked out after a login under a shorter window" PAM_AUTH_ERR "$RES"
+# The sweep, run by a login of another user under the loose config, keeps
+# the record: its own window (86400) still needs it.
+touch -d '-2 hours' "$T/state/daemon.state" "$T/state/+sweep"
+SVC=loose login bin +6590000001 -- @code
+assert_eq "another user's login under lockout = off" PAM_SUCCESS "$RES"
+if [ -f "$T/state/daemon.state" ]; then t_ok "the sweep under lockout = off keeps a record the strict service needs"; else t_fail "the sweep under lockout = off keeps a record the strict service needs" "$(ls -la "$T/state")"; fi
+login daemon $PHONE -- @code
+assert_eq "strict service: still locked out after the sweep" PAM_AUTH_ERR "$RES"
 
 # ---- resend on an empty answer ------------------------------------------------------------
 
