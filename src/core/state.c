@@ -96,25 +96,44 @@ static void rhost_canonical(const char *rhost, char *out, size_t outlen)
     out[0] = '\0'; /* not an address: the text itself is used */
 }
 
-int eotp_state_rhost_name(const char *rhost,
-                          const unsigned char key[EOTP_HOSTKEY_LEN], char *out,
-                          size_t outlen)
+int eotp_state_rhost_hash(const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN],
+                          char hex[EOTP_HEX256])
 {
     char canon[INET6_ADDRSTRLEN + 8];
-    char hex[EOTP_KEYED_HEX];
     const char *parts[2];
-    int r;
 
-    if (rhost == NULL || *rhost == '\0' || strlen(rhost) > 1024 ||
-        outlen < sizeof(RHOST_PREFIX) + 40) {
+    hex[0] = '\0';
+    if (rhost == NULL || *rhost == '\0' || strlen(rhost) > 1024) {
         return EOTP_E_STATE;
     }
     rhost_canonical(rhost, canon, sizeof(canon));
     parts[0] = "rhost-v1";
     parts[1] = canon[0] != '\0' ? canon : rhost;
-    r = eotp_keyed_hash(key, parts, 2, hex);
+    return eotp_keyed_hash(key, parts, 2, hex);
+}
+
+int eotp_state_rhost_name(const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN], char *out,
+                          size_t outlen)
+{
+    char hex[EOTP_KEYED_HEX];
+    int r;
+
+    if (outlen < sizeof(RHOST_PREFIX) + 40) {
+        return EOTP_E_STATE;
+    }
+    r = eotp_state_rhost_hash(rhost, key, hex);
     if (r != EOTP_OK) {
         return r;
+    }
+    return eotp_state_rhost_hash_name(hex, out, outlen);
+}
+
+int eotp_state_rhost_hash_name(const char *hex, char *out, size_t outlen)
+{
+    if (strlen(hex) != 64 || outlen < sizeof(RHOST_PREFIX) + 40) {
+        return EOTP_E_STATE;
     }
     (void)snprintf(out, outlen, "%s%.40s", RHOST_PREFIX, hex);
     return EOTP_OK;

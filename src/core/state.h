@@ -181,6 +181,17 @@ int eotp_state_pending_key(const char *template_id, const char *dest,
 /* Base name of a user's record ("" and EOTP_E_STATE if impossible). */
 int eotp_state_user_name(const char *user, char *out, size_t outlen);
 
+/*
+ * HMAC-SHA256(key, "rhost-v1" NUL address) in hex, the address as it
+ * counts: IPv6 per /64, IPv4-mapped as IPv4, other text as given.
+ */
+int eotp_state_rhost_hash(const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN],
+                          char hex[EOTP_HEX256]);
+
+/* "+r-" and the first 40 digits of such a hash. */
+int eotp_state_rhost_hash_name(const char *hex, char *out, size_t outlen);
+
 /* Base name of an address's record, "+r-" and 40 hex digits. */
 int eotp_state_rhost_name(const char *rhost,
                           const unsigned char key[EOTP_HOSTKEY_LEN], char *out,
