@@ -323,6 +323,20 @@ int eotp_state_lock_rhost(const char *dir, const char *rhost,
     return lock_record(dir, name, lg, h);
 }
 
+int eotp_state_lock_rhost_hash(const char *dir, const char *hex,
+                               const struct eotp_logger *lg,
+                               struct eotp_state_handle *h)
+{
+    char name[64];
+
+    handle_init(h, lg);
+    if (eotp_state_rhost_hash_name(hex, name, sizeof(name)) != EOTP_OK) {
+        eotp_log(lg, LOG_ERR, "state: cannot name the remote host record");
+        return EOTP_E_STATE;
+    }
+    return lock_record(dir, name, lg, h);
+}
+
 void eotp_state_unlock(struct eotp_state_handle *h)
 {
     if (h->lockfd >= 0) {

@@ -152,6 +152,11 @@ int eotp_state_lock_rhost(const char *dir, const char *rhost,
                           const struct eotp_logger *lg,
                           struct eotp_state_handle *h);
 
+/* The same with the address's hash (eotp_state_rhost_hash) given. */
+int eotp_state_lock_rhost_hash(const char *dir, const char *hex,
+                               const struct eotp_logger *lg,
+                               struct eotp_state_handle *h);
+
 /* Read the record (empty when absent or corrupt, which is logged). */
 int eotp_state_load(struct eotp_state_handle *h, struct eotp_state *st);
 

@@ -171,6 +171,18 @@ struct eotp_store_begin_res {
  *     every other login at once.
  * The pending/code lookup is made in any case.  Not durable
  * (file: not fsync'ed): a power failure may forget a reservation.
+ *
+ * After GO with send, the caller calls eotp_store_sent() next, once, on
+ * the same store, with no other operation in between.  A backend may
+ * keep the user serialised in between: the file backend holds the user's
+ * lock from begin to sent, so sends of one user happen one at a time as
+ * they always did; a login's send then sees the pending code the one
+ * before it recorded (3004 reuse), and a reuse costs no send.  A backend
+ * that cannot hold a lock should give the same guarantee another way
+ * (e.g. a short per-user lease, waited for by a concurrent begin);
+ * without it, parallel logins of one user may be refused by send_limit
+ * while other logins' reservations are in flight (stricter, never
+ * looser).
  */
 int eotp_store_begin(struct eotp_store *s,
                      const struct eotp_store_begin_req *req,
