@@ -271,7 +271,8 @@ struct eotp_store_finish_req {
  *            grace_mac recorded with lim->grace_period;
  *  WRONG:    the reservation stays as the wrong code (one is added if it
  *            was pruned meanwhile and the lockout is on); *wait > 0 when
- *            that reached the lockout.  Durable: the file backend
+ *            the lockout is reached (reservations of answers still being
+ *            checked by other sessions count).  Durable: the file backend
  *            fsyncs this write, a replicated backend should say what it
  *            guarantees;
  *  UNJUDGED: the reservation given back; msgid deleted when forget.
