@@ -29,6 +29,7 @@
 #define HOSTKEY_NAME "+hostkey"
 #define SWEEP_NAME "+sweep"
 #define RHOST_PREFIX "+r-"
+#define GENERIC_PREFIX "+x-"
 #define SWEEP_INTERVAL 3600
 #define SWEEP_MAX_ENTRIES 20000
 #define LOCK_RETRIES 64
@@ -337,6 +338,37 @@ int eotp_state_lock_rhost_hash(const char *dir, const char *hex,
     return lock_record(dir, name, lg, h);
 }
 
+static bool name_chars_ok(const char *s, const char *extra, size_t max)
+{
+    size_t n = 0;
+
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              strchr(extra, c) != NULL)) {
+            return false;
+        }
+    }
+    return n > 0 && n <= max;
+}
+
+int eotp_state_lock_generic(const char *dir, const char *ns, const char *id,
+                            const struct eotp_logger *lg,
+                            struct eotp_state_handle *h)
+{
+    char name[128];
+
+    handle_init(h, lg);
+    if (!name_chars_ok(ns, "_", 15) ||
+        !name_chars_ok(id, "_.-ABCDEFGHIJKLMNOPQRSTUVWXYZ", 64)) {
+        eotp_log(lg, LOG_ERR, "state: bad generic record name");
+        return EOTP_E_INTERNAL;
+    }
+    (void)snprintf(name, sizeof(name), "%s%s-%s", GENERIC_PREFIX, ns, id);
+    return lock_record(dir, name, lg, h);
+}
+
 void eotp_state_unlock(struct eotp_state_handle *h)
 {
     if (h->lockfd >= 0) {
@@ -520,6 +552,35 @@ static void default_windows(struct eotp_state *s)
     }
 }
 
+static bool value_text_ok(const char *v)
+{
+    size_t n = 0;
+
+    for (; v[n] != '\0'; n++) {
+        if ((unsigned char)v[n] < 0x20 || (unsigned char)v[n] > 0x7e) {
+            return false;
+        }
+    }
+    return n < EOTP_STATE_VALUE_MAX;
+}
+
+/* "EXPIRES TEXT" (TEXT may be empty or hold spaces). */
+static bool parse_value(char *v, struct eotp_state *s)
+{
+    char *sp = strchr(v, ' ');
+
+    if (s->has_value || sp == NULL) {
+        return false;
+    }
+    *sp = '\0';
+    if (!time_ok(v, &s->value_expires) || !value_text_ok(sp + 1)) {
+        return false;
+    }
+    (void)snprintf(s->value, sizeof(s->value), "%s", sp + 1);
+    s->has_value = true;
+    return true;
+}
+
 /* One line (without its newline); false when it is not acceptable. */
 static bool parse_line(char *line, struct eotp_state *s)
 {
@@ -545,6 +606,9 @@ static bool parse_line(char *line, struct eotp_state *s)
     }
     if (strcmp(line, "grace") == 0) {
         return parse_grace(v, s);
+    }
+    if (strcmp(line, "value") == 0) {
+        return parse_value(v, s);
     }
     if (strcmp(line, "send_window") == 0) {
         return parse_window(v, EOTP_WINDOW_MAX, &s->sends.window);
@@ -738,6 +802,11 @@ int eotp_state_format(const struct eotp_state *st, char *buf, size_t len)
         put(&o, "grace_window=%ld\n",
             window_out(st->grace_window, EOTP_GRACE_WINDOW_MAX));
     }
+    if (st->has_value && time_in_range(st->value_expires) &&
+        memchr(st->value, '\0', sizeof(st->value)) != NULL &&
+        value_text_ok(st->value)) {
+        put(&o, "value=%lld %s\n", st->value_expires, st->value);
+    }
     put(&o, "end=\n");
     if (o.overflow || o.used > EOTP_STATE_MAX_SIZE) {
         return EOTP_E_STATE;
@@ -748,7 +817,7 @@ int eotp_state_format(const struct eotp_state *st, char *buf, size_t len)
 bool eotp_state_is_empty(const struct eotp_state *st)
 {
     return st->sends.n == 0 && st->wrong.n == 0 && st->npending == 0 &&
-           st->ncodes == 0 && st->ngrace == 0;
+           st->ncodes == 0 && st->ngrace == 0 && !st->has_value;
 }
 
 /* ---- reading and writing ------------------------------------------------ */
@@ -1110,6 +1179,12 @@ void eotp_state_prune(struct eotp_state *st,
     }
     st->ngrace = o;
     st->grace_window = o > 0 ? gw : gneed;
+    if (st->has_value && (st->value_expires <= now ||
+                          st->value_expires > now + EOTP_WINDOW_MAX)) {
+        st->has_value = false;
+        st->value_expires = 0;
+        eotp_memzero(st->value, sizeof(st->value));
+    }
 }
 
 /* ---- the sweep ---------------------------------------------------------- */
@@ -1144,7 +1219,8 @@ static bool record_base(const char *name, char *base, size_t baselen)
 
     if (name[0] == '.' ||
         (name[0] == '+' &&
-         strncmp(name, RHOST_PREFIX, sizeof(RHOST_PREFIX) - 1) != 0)) {
+         strncmp(name, RHOST_PREFIX, sizeof(RHOST_PREFIX) - 1) != 0 &&
+         strncmp(name, GENERIC_PREFIX, sizeof(GENERIC_PREFIX) - 1) != 0)) {
         return false; /* the host key, the sweep marker, ... */
     }
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {

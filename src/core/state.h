@@ -23,6 +23,8 @@
  *   pending=MSGID KEY CHANNEL TIME     a platform code that may be reused
  *   code=ID MSGID KEY MAC CHANNEL CREATED EXPIRES WRONG   a local code
  *   grace=MAC TIME      a successful login that may skip the code
+ *   value=EXPIRES TEXT  a generic record's value (store.h rec_put,
+ *                       add_once), printable ASCII, until EXPIRES
  *   end=
  *
  * T and times are Unix seconds; KEY is sha256(template_id NUL dest) and MAC
@@ -64,6 +66,8 @@
 /* The longest window of a rate limit (cfg.c) and of grace_period. */
 #define EOTP_WINDOW_MAX (7L * 86400)
 #define EOTP_GRACE_WINDOW_MAX 86400L
+/* A generic record's value: printable ASCII, shorter than this. */
+#define EOTP_STATE_VALUE_MAX 256
 /* Longest wait for a record's lock; past it the login fails closed
  * (EOTP_E_STATE).  A holder keeps the lock at most for one send, which
  * the login deadline bounds (30 s by default). */
@@ -112,6 +116,10 @@ struct eotp_state {
     struct eotp_grace grace[EOTP_GRACE_MAX];
     size_t ngrace;
     long grace_window; /* seconds grace bindings must be kept */
+    /* A generic record (store.h): a value until value_expires. */
+    bool has_value;
+    long long value_expires;
+    char value[EOTP_STATE_VALUE_MAX];
 };
 
 /* The windows the current config needs (0: that limit is off). */
@@ -156,6 +164,14 @@ int eotp_state_lock_rhost(const char *dir, const char *rhost,
 int eotp_state_lock_rhost_hash(const char *dir, const char *hex,
                                const struct eotp_logger *lg,
                                struct eotp_state_handle *h);
+
+/*
+ * The same for a generic record of store.h: "+x-" NS "-" ID, ns of
+ * [a-z0-9_], id of [A-Za-z0-9_.-] (1 to 64).
+ */
+int eotp_state_lock_generic(const char *dir, const char *ns, const char *id,
+                            const struct eotp_logger *lg,
+                            struct eotp_state_handle *h);
 
 /* Read the record (empty when absent or corrupt, which is logged). */
 int eotp_state_load(struct eotp_state_handle *h, struct eotp_state *st);

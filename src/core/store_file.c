@@ -548,6 +548,110 @@ static int file_reset(struct eotp_store *s, const struct eotp_store_who *who,
     return rec_close(&rc, false, r);
 }
 
+/* ---- generic records ---------------------------------------------------- */
+
+static int gen_open(struct eotp_store *s, const char *ns, const char *id,
+                    long need_send, long long now, struct rec *rc)
+{
+    struct eotp_state_need need = {need_send, 0, 0};
+    int r;
+
+    memset(rc, 0, sizeof(*rc));
+    rc->st = calloc(1, sizeof(*rc->st));
+    if (rc->st == NULL) {
+        return EOTP_E_NOMEM;
+    }
+    r = eotp_state_lock_generic(dir_of(s), ns, id, s->lg, &rc->h);
+    if (r == EOTP_OK) {
+        rc->locked = true;
+        r = eotp_state_load(&rc->h, rc->st);
+    }
+    if (r != EOTP_OK) {
+        return rec_close(rc, false, r);
+    }
+    eotp_state_prune(rc->st, &need, now);
+    return EOTP_OK;
+}
+
+static void set_value(struct eotp_state *st, const char *value, long ttl,
+                      long long now)
+{
+    st->has_value = true;
+    st->value_expires = now + ttl;
+    (void)snprintf(st->value, sizeof(st->value), "%s", value);
+}
+
+static int file_rec_put(struct eotp_store *s, const char *ns, const char *id,
+                        const char *value, long ttl)
+{
+    long long now = (long long)time(NULL);
+    struct rec rc;
+    int r = gen_open(s, ns, id, 0, now, &rc);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    set_value(rc.st, value, ttl, now);
+    return rec_close(&rc, true, EOTP_OK);
+}
+
+static int file_rec_get(struct eotp_store *s, const char *ns, const char *id,
+                        char value[EOTP_STORE_VALUE_MAX], bool *found)
+{
+    struct rec rc;
+    int r = gen_open(s, ns, id, 0, (long long)time(NULL), &rc);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    if (rc.st->has_value) {
+        (void)snprintf(value, EOTP_STORE_VALUE_MAX, "%s", rc.st->value);
+        *found = true;
+    }
+    return rec_close(&rc, false, EOTP_OK);
+}
+
+static int file_add_once(struct eotp_store *s, const char *ns, const char *id,
+                         long ttl, bool *added)
+{
+    long long now = (long long)time(NULL);
+    struct rec rc;
+    int r = gen_open(s, ns, id, 0, now, &rc);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    if (rc.st->has_value) {
+        return rec_close(&rc, false, EOTP_OK);
+    }
+    set_value(rc.st, "", ttl, now);
+    r = rec_close(&rc, true, EOTP_OK);
+    *added = r == EOTP_OK;
+    return r;
+}
+
+static int file_rate_take(struct eotp_store *s, const char *ns, const char *id,
+                          const struct eotp_rate *rate, long *wait)
+{
+    long long now = (long long)time(NULL);
+    struct rec rc;
+    int r;
+
+    if (!eotp_rate_on(rate)) {
+        return EOTP_OK;
+    }
+    r = gen_open(s, ns, id, rate->seconds, now, &rc);
+    if (r != EOTP_OK) {
+        return r;
+    }
+    *wait = eotp_rate_wait(&rc.st->sends, rate, now);
+    if (*wait > 0) {
+        return rec_close(&rc, false, EOTP_OK);
+    }
+    eotp_events_add(&rc.st->sends, now);
+    return rec_close(&rc, true, EOTP_OK);
+}
+
 static void file_sweep(struct eotp_store *s)
 {
     eotp_state_sweep(dir_of(s), s->lg);
@@ -572,10 +676,10 @@ static const struct eotp_store_ops file_ops = {
     .show = file_show,
     .reset = file_reset,
     .sweep = file_sweep,
-    .rec_put = NULL,
-    .rec_get = NULL,
-    .add_once = NULL,
-    .rate_take = NULL,
+    .rec_put = file_rec_put,
+    .rec_get = file_rec_get,
+    .add_once = file_add_once,
+    .rate_take = file_rate_take,
     .close = file_close,
 };
 

@@ -180,10 +180,14 @@ static void test_parse_sorts_and_skips_unknown(void **state)
 static void test_parse_rejects(void **state)
 {
     static const char *const bad[] = {
-        "",                                       /* placeholder, skipped */
-        "send=1\nend=\n",                         /* no version */
-        "version=1\nend=\n",                      /* old version */
-        "version=4\nend=\n",                      /* newer version */
+        "",                                         /* placeholder, skipped */
+        "send=1\nend=\n",                           /* no version */
+        "version=1\nend=\n",                        /* old version */
+        "version=4\nend=\n",                        /* newer version */
+        "version=3\nvalue=12\nend=\n",              /* no space */
+        "version=3\nvalue=x y\nend=\n",             /* bad time */
+        "version=3\nvalue=1 a\nvalue=1 b\nend=\n",  /* twice */
+        "version=3\nvalue=1 a\tb\nend=\n",          /* control char */
         "version=3\nsend=1\nsend_window=0\nend=\n", /* window 0 */
         "version=3\nsend=1\nsend_window=604801\nend=\n", /* too long */
         "version=3\ngrace_window=86401\nend=\n",
@@ -487,6 +491,29 @@ static void test_prune_other_service(void **state)
     eotp_cfg_free(&b);
 }
 
+/* A generic record's value (store.h rec_put). */
+static void test_value(void **state)
+{
+    static char buf[EOTP_STATE_MAX_SIZE + 1];
+    static const struct eotp_state_need none = {0, 0, 0};
+    int n;
+
+    (void)state;
+    assert_int_equal(parse("version=3\nvalue=5000  a = b \nend=\n"), EOTP_OK);
+    assert_true(st.has_value);
+    assert_int_equal(st.value_expires, 5000);
+    assert_string_equal(st.value, " a = b ");
+    assert_false(eotp_state_is_empty(&st));
+    n = eotp_state_format(&st, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_string_equal(buf, "version=3\nvalue=5000  a = b \nend=\n");
+    eotp_state_prune(&st, &none, 4999);
+    assert_true(st.has_value);
+    eotp_state_prune(&st, &none, 5000);
+    assert_false(st.has_value);
+    assert_true(eotp_state_is_empty(&st));
+}
+
 /* Version 2 records have no windows: kept as long as any config may
  * need them. */
 static void test_parse_v2_windows(void **state)
@@ -494,8 +521,9 @@ static void test_parse_v2_windows(void **state)
     struct eotp_state_need none = {0, 0, 0};
 
     (void)state;
-    assert_int_equal(parse("version=2\nsend=1000\nwrong=1000,1001\ngrace=" MAC64
-                           " 1000\nend=\n"),
+    assert_int_equal(parse(
+                         "version=2\nsend=1000\nwrong=1000,1001\ngrace=" MAC64
+                         " 1000\nend=\n"),
                      EOTP_OK);
     assert_int_equal(st.sends.window, EOTP_WINDOW_MAX);
     assert_int_equal(st.wrong.window, EOTP_WINDOW_MAX);
@@ -973,10 +1001,12 @@ static void test_sweep_windows(void **state)
 
     (void)state;
     need_root();
-    n = snprintf(rec, sizeof(rec), "version=3\nwrong=%lld\nwrong_window=86400\nend=\n",
+    n = snprintf(rec, sizeof(rec),
+                 "version=3\nwrong=%lld\nwrong_window=86400\nend=\n",
                  (long long)now - 2000);
     write_file("keep.state", rec, (size_t)n);
-    n = snprintf(rec, sizeof(rec), "version=3\nwrong=%lld\nwrong_window=900\nend=\n",
+    n = snprintf(rec, sizeof(rec),
+                 "version=3\nwrong=%lld\nwrong_window=900\nend=\n",
                  (long long)now - 2000);
     write_file("drop.state", rec, (size_t)n);
     n = snprintf(rec, sizeof(rec), "version=2\nwrong=%lld\nend=\n",
@@ -1028,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_prune_user),
         cmocka_unit_test(test_prune_other_service),
         cmocka_unit_test(test_parse_v2_windows),
+        cmocka_unit_test(test_value),
         cmocka_unit_test(test_wait_text),
         cmocka_unit_test(test_entries),
         cmocka_unit_test(test_user_names),

@@ -533,6 +533,71 @@ static void case_ids(struct fx *x)
     }
 }
 
+/* Generic records for later features (optional in a backend: a backend
+ * without them answers EOTP_E_INTERNAL and the case ends there). */
+static void case_generic(struct fx *x)
+{
+    struct eotp_rate two = {2, 900};
+    char value[EOTP_STORE_VALUE_MAX];
+    bool found = true;
+    bool added = false;
+    long wait = 0;
+    int r;
+
+    r = eotp_store_rec_get(x->s, "status", "1725407449772531712", value,
+                           &found);
+    if (r == EOTP_E_INTERNAL) {
+        return;
+    }
+    assert_int_equal(r, EOTP_OK);
+    assert_false(found);
+    assert_int_equal(eotp_store_rec_put(x->s, "status", "1725407449772531712",
+                                        "delivered sms 0.0123 = x", 60),
+                     EOTP_OK);
+    assert_int_equal(eotp_store_rec_get(x->s, "status", "1725407449772531712",
+                                        value, &found),
+                     EOTP_OK);
+    assert_true(found);
+    assert_string_equal(value, "delivered sms 0.0123 = x");
+    assert_int_equal(eotp_store_rec_put(x->s, "status", "1725407449772531712",
+                                        "", 60),
+                     EOTP_OK);
+    assert_int_equal(eotp_store_rec_get(x->s, "status", "1725407449772531712",
+                                        value, &found),
+                     EOTP_OK);
+    assert_true(found);
+    assert_string_equal(value, "");
+    /* Used once. */
+    assert_int_equal(eotp_store_add_once(x->s, "rescue", MAC_A, 60, &added),
+                     EOTP_OK);
+    assert_true(added);
+    assert_int_equal(eotp_store_add_once(x->s, "rescue", MAC_A, 60, &added),
+                     EOTP_OK);
+    assert_false(added);
+    assert_int_equal(eotp_store_add_once(x->s, "rescue", MAC_B, 60, &added),
+                     EOTP_OK);
+    assert_true(added);
+    /* A rate limit. */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(eotp_store_rate_take(x->s, "notify", MAC_A, &two,
+                                              &wait),
+                         EOTP_OK);
+        assert_int_equal(wait, 0);
+    }
+    assert_int_equal(eotp_store_rate_take(x->s, "notify", MAC_A, &two, &wait),
+                     EOTP_OK);
+    assert_true(wait > 0);
+    /* Bad names and values are refused before the backend. */
+    assert_int_equal(eotp_store_rec_put(x->s, "Bad", "x", "v", 60),
+                     EOTP_E_INTERNAL);
+    assert_int_equal(eotp_store_rec_put(x->s, "ok", "../x", "v", 60),
+                     EOTP_E_INTERNAL);
+    assert_int_equal(eotp_store_rec_put(x->s, "ok", "x", "a\nb", 60),
+                     EOTP_E_INTERNAL);
+    assert_int_equal(eotp_store_rec_put(x->s, "ok", "x", "v", 0),
+                     EOTP_E_INTERNAL);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 struct scase {
@@ -551,6 +616,7 @@ static const struct scase cases[] = {
     {"windows", case_windows},
     {"show_reset", case_show_reset},
     {"ids", case_ids},
+    {"generic", case_generic},
 };
 
 static void run_case(void **state)
