@@ -291,6 +291,9 @@ fresh lockout=2/900
 mockctl fault status500 --path /v1/verifications --count 1 >/dev/null
 login daemon $PHONE -- @code
 mockctl fault none >/dev/null
+assert_eq "verification failed (500): not in" PAM_AUTHINFO_UNAVAIL "$RES"
+assert_eq "the reserved attempt was given back" "" \
+    "$(sed -n 's/^wrong=//p' "$T/state/daemon.state")"
 login daemon $PHONE -- @wrong @code
 assert_eq "an answer the service did not judge is not counted" PAM_SUCCESS "$RES"
 
