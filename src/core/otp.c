@@ -914,6 +914,11 @@ out:
         if (used_state && r != EOTP_E_STATE) {
             eotp_store_sweep(f->store);
         }
+        if (f->store != NULL) {
+            eotp_debug(lg, "store: backend=%s ops=%u",
+                       eotp_store_name(f->store),
+                       eotp_store_op_count(f->store));
+        }
         eotp_store_close(f->store);
         eotp_freezero(f, sizeof(*f));
     }
