@@ -28,7 +28,9 @@
  * lockout under concurrency), or a right answer giving its reservation
  * back.  A backend may send "sent" without waiting for its reply and read
  * the reply with the next operation (the result of "sent" is used only
- * after 3004, see eotp_store_sent()).
+ * after 3004, see eotp_store_sent()).  (Measured with the file backend:
+ * 4, 6 with one wrong answer first, 3 local, 1 graced; the debug line
+ * "store: backend=... ops=N" at the end of each login.)
  *
  * Identifiers.  A backend gets no user name, address or destination in
  * clear except where noted: eotp_store_who() and eotp_store_dest_key()
