@@ -10,6 +10,7 @@
 #include "../core/policy.h"
 #include "../core/secret.h"
 #include "../core/state.h"
+#include "../core/store.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -28,9 +29,6 @@ static const char *const usage_lines[] = {
     "from a remote address (rhost_send_limit; IPv6 counts per /64).",
     "reset removes the record: limits and lockout start afresh, pending",
     "codes can no longer be reused, grace periods end.  Needs root.",
-    "USER is looked up as the module does: a system whose user lookup",
-    "ignores case (SSSD, winbind) maps ALICE to the account alice, and",
-    "alice's record is used.",
     "",
     "Options:",
     "  --rhost ADDRESS  the record of a remote address instead of a user",
@@ -123,13 +121,14 @@ static int run(int argc, char **argv, const struct eotp_global *g, bool reset)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    unsigned char key[EOTP_HOSTKEY_LEN];
-    struct eotp_state_handle h;
+    struct eotp_store *store = NULL;
+    struct eotp_store_who who;
     struct eotp_state *st = NULL;
     struct eotp_logger lg;
     struct eotp_cfg cfg;
     const char *rhost = NULL;
     char what[EOTP_FIELD_MAX];
+    char name[64] = "";
     char canon[EOTP_USER_NAME_MAX + 1];
     const char *user = NULL;
     bool present = false;
@@ -163,39 +162,46 @@ static int run(int argc, char **argv, const struct eotp_global *g, bool reset)
         return rc;
     }
     eotp_cli_logger(g, &lg);
-    memset(key, 0, sizeof(key));
     st = calloc(1, sizeof(*st));
     if (st == NULL) {
         eotp_cli_err("%s", eotp_strerror(EOTP_E_NOMEM));
         rc = EOTP_EXIT_CONFIG;
         goto out;
     }
-    if (rhost != NULL) {
-        r = eotp_state_hostkey(cfg.state_dir, &lg, key);
-        if (r == EOTP_OK) {
-            r = eotp_state_lock_rhost(cfg.state_dir, rhost, key, &lg, &h);
-        }
-    } else {
-        r = eotp_state_lock(cfg.state_dir, user, &lg, &h);
+    r = eotp_store_open(&cfg, &lg, &store);
+    if (r == EOTP_OK) {
+        r = eotp_store_who(store, user, rhost, &who);
     }
     if (r != EOTP_OK) {
-        eotp_cli_err("cannot use the state directory (%s); run as root",
+        eotp_cli_err("cannot use the state store (%s); run as root",
                      eotp_strerror(r));
         rc = eotp_cli_exit_code(r);
         goto out;
     }
+    if (rhost != NULL) {
+        (void)eotp_state_rhost_hash_name(who.rhost_id, name, sizeof(name));
+    }
     if (reset) {
-        r = eotp_state_remove(&h);
+        r = eotp_store_reset(store, &who,
+                             rhost != NULL ? EOTP_STORE_RHOST
+                                           : EOTP_STORE_USER,
+                             &present);
     } else {
-        r = eotp_state_load(&h, st);
-        present = r == EOTP_OK && !eotp_state_is_empty(st);
+        r = eotp_store_show(store, &who,
+                            rhost != NULL ? EOTP_STORE_RHOST : EOTP_STORE_USER,
+                            st, &present);
         if (rhost != NULL) {
             eotp_limits_prune_rhost(st, &cfg, now);
         } else {
             eotp_limits_prune_user(st, &cfg, now);
         }
     }
-    eotp_state_unlock(&h);
+    if (r == EOTP_E_STATE) {
+        eotp_cli_err("cannot use the state directory (%s); run as root",
+                     eotp_strerror(r));
+        rc = eotp_cli_exit_code(r);
+        goto out;
+    }
     if (r != EOTP_OK) {
         eotp_cli_err("%s %s: %s", reset ? "reset" : "show", what,
                      eotp_strerror(r));
@@ -209,13 +215,13 @@ static int run(int argc, char **argv, const struct eotp_global *g, bool reset)
                                    : " and lockout; pending codes and "
                                      "grace periods cleared;");
     } else if (rhost != NULL) {
-        show_rhost(what, h.name, &cfg, st, present, now);
+        show_rhost(what, name, &cfg, st, present, now);
     } else {
         show_user(what, &cfg, st, present, now);
     }
     rc = EOTP_EXIT_OK;
 out:
-    eotp_memzero(key, sizeof(key));
+    eotp_store_close(store);
     eotp_freezero(st, sizeof(*st));
     eotp_cfg_free(&cfg);
     return rc;

@@ -106,86 +106,33 @@ long eotp_rate_wait(const struct eotp_events *ev, const struct eotp_rate *rate,
     return (long)wait;
 }
 
-static void prune_list(struct eotp_events *ev, const struct eotp_rate *rate,
-                       long long now)
+static long need_of(const struct eotp_rate *rate)
 {
-    if (!eotp_rate_on(rate)) {
-        ev->n = 0;
-        return;
-    }
-    eotp_events_prune(ev, rate->seconds, now);
+    return eotp_rate_on(rate) ? rate->seconds : 0;
 }
 
 void eotp_limits_prune_user(struct eotp_state *st, const struct eotp_cfg *cfg,
                             long long now)
 {
-    size_t o = 0;
+    struct eotp_state_need need;
 
-    prune_list(&st->sends, &cfg->send_limit, now);
-    prune_list(&st->wrong, &cfg->lockout, now);
-    for (size_t i = 0; i < st->npending; i++) {
-        long long age = now - st->pending[i].time;
-
-        if (age >= -60 && age < EOTP_PENDING_MAX_AGE) {
-            st->pending[o++] = st->pending[i];
-        }
-    }
-    st->npending = o;
-    o = 0;
-    for (size_t i = 0; i < st->ncodes; i++) {
-        const struct eotp_localcode *c = &st->codes[i];
-
-        /* Expired, or a lifetime longer than any code_ttl: gone. */
-        if (now < c->expires && c->expires - c->created <= 600 &&
-            c->created <= now + 60) {
-            st->codes[o++] = *c;
-        }
-    }
-    for (size_t i = o; i < st->ncodes; i++) {
-        eotp_memzero(&st->codes[i], sizeof(st->codes[i]));
-    }
-    st->ncodes = o;
-    o = 0;
-    for (size_t i = 0; i < st->ngrace; i++) {
-        long long age = now - st->grace[i].time;
-
-        if (cfg->grace_period > 0 && age >= 0 && age < cfg->grace_period) {
-            st->grace[o++] = st->grace[i];
-        }
-    }
-    st->ngrace = o;
+    need.send = need_of(&cfg->send_limit);
+    need.wrong = need_of(&cfg->lockout);
+    need.grace = cfg->grace_period > 0 ? cfg->grace_period : 0;
+    eotp_state_prune(st, &need, now);
 }
 
 void eotp_limits_prune_rhost(struct eotp_state *st, const struct eotp_cfg *cfg,
                              long long now)
 {
-    prune_list(&st->sends, &cfg->rhost_send_limit, now);
+    struct eotp_state_need need = {need_of(&cfg->rhost_send_limit), 0, 0};
+
+    /* An address record holds sends only. */
     st->wrong.n = 0;
     st->npending = 0;
     st->ncodes = 0;
     st->ngrace = 0;
-}
-
-long eotp_limits_max_age(const struct eotp_cfg *cfg)
-{
-    long m = EOTP_PENDING_MAX_AGE;
-
-    if (cfg->send_limit.seconds > m) {
-        m = cfg->send_limit.seconds;
-    }
-    if (cfg->rhost_send_limit.seconds > m) {
-        m = cfg->rhost_send_limit.seconds;
-    }
-    if (cfg->lockout.seconds > m) {
-        m = cfg->lockout.seconds;
-    }
-    if (cfg->grace_period > m) {
-        m = cfg->grace_period;
-    }
-    if (cfg->code_ttl > m) {
-        m = cfg->code_ttl;
-    }
-    return m + 60;
+    eotp_state_prune(st, &need, now);
 }
 
 char *eotp_limits_wait_text(long seconds, char *buf, size_t len)

@@ -40,20 +40,17 @@ long eotp_rate_wait(const struct eotp_events *ev, const struct eotp_rate *rate,
                     long long now);
 
 /*
- * Drop everything in a user record that can no longer count: events
- * outside their windows (all of them when the limit is off), pending
- * codes older than EOTP_PENDING_MAX_AGE, expired local codes, grace
- * bindings older than grace_period.
+ * Drop everything in a user record that can no longer count, under the
+ * windows of cfg and those recorded in the record (eotp_state_prune):
+ * a config with a limit off or a shorter window never shortens what
+ * another config recorded.
  */
 void eotp_limits_prune_user(struct eotp_state *st, const struct eotp_cfg *cfg,
                             long long now);
 
-/* The same for a remote address record. */
+/* The same for a remote address record (which holds sends only). */
 void eotp_limits_prune_rhost(struct eotp_state *st, const struct eotp_cfg *cfg,
                              long long now);
-
-/* Longest time anything in a record can matter (for the sweep). */
-long eotp_limits_max_age(const struct eotp_cfg *cfg);
 
 /* "45 seconds", "1 minute", "12 minutes" (rounded up) into buf. */
 char *eotp_limits_wait_text(long seconds, char *buf, size_t len);

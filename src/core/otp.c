@@ -3,12 +3,10 @@
  * and send limits, send a code, prompt, verify; a new code or another
  * channel on request.
  *
- * Everything that must survive sshd's per-attempt processes lives in
- * state_dir (state.c).  The user's record is locked around each
- * read-modify-write, and around the send itself, so that limits are exact
- * however many logins run at once.  Lock order: user record, then remote
- * host record (never the other way round); the host key is read before
- * any record is locked.
+ * Everything that must survive sshd's per-attempt processes lives in the
+ * store (store.h: state_dir or Redis); each store operation is atomic, so
+ * limits are exact however many logins run at once.  This file never
+ * knows where state lives.
  */
 #include "otp.h"
 
@@ -20,6 +18,7 @@
 #include "policy.h"
 #include "secret.h"
 #include "state.h"
+#include "store.h"
 #include "usermap.h"
 
 #include <stdio.h>
@@ -52,10 +51,10 @@ struct flow {
     struct eotp_result *res;
     struct eotp_api *api;
     const struct eotp_dests *dests;
-    struct eotp_state *st;  /* the user's record, reloaded under each lock */
-    struct eotp_state *rst; /* the remote host's record */
-    unsigned char hostkey[EOTP_HOSTKEY_LEN];
-    bool have_key;
+    struct eotp_store *store;
+    struct eotp_store_who who;
+    struct eotp_store_limits lim;
+    const unsigned char *key; /* the store's key, when needed */
     bool graced;
     bool renewed; /* the current code came on request */
     struct alt alts[ALTS_MAX];
@@ -164,82 +163,27 @@ static bool rhost_limited(const struct flow *f)
            f->login->rhost != NULL && f->login->rhost[0] != '\0';
 }
 
-static bool need_hostkey(const struct flow *f)
+static bool need_key(const struct flow *f)
 {
-    return f->cfg->code_mode == EOTP_CODE_LOCAL || f->cfg->grace_period > 0 ||
-           rhost_limited(f);
+    return f->cfg->code_mode == EOTP_CODE_LOCAL || f->cfg->grace_period > 0;
 }
 
-/* ---- records ------------------------------------------------------------ */
-
-static int user_lock(struct flow *f, struct eotp_state_handle *h,
-                     long long now)
-{
-    int r = eotp_state_lock(f->cfg->state_dir, f->login->user, f->lg, h);
-
-    if (r != EOTP_OK) {
-        return r;
-    }
-    r = eotp_state_load(h, f->st);
-    if (r != EOTP_OK) {
-        eotp_state_unlock(h);
-        return r;
-    }
-    eotp_limits_prune_user(f->st, f->cfg, now);
-    return EOTP_OK;
-}
-
-/* Save and unlock; a failed save turns success into EOTP_E_STATE. */
-static int user_unlock(struct flow *f, struct eotp_state_handle *h, int r)
-{
-    int sr = eotp_state_save(h, f->st);
-
-    eotp_state_unlock(h);
-    return r == EOTP_OK && sr != EOTP_OK ? sr : r;
-}
+/* ---- the store ---------------------------------------------------------- */
 
 /*
- * Check the remote host's limit and, if a send is allowed, record it
- * (a reservation, given back if nothing is sent).  The host's lock is
- * held only for this, not across the send, so one slow send does not
- * hold up every login from the same address.
+ * A store failure fails the login closed with reason "state", whatever
+ * the backend's own error (a network backend's transport errors must not
+ * read as a failed send).
  */
-static int rhost_reserve(struct flow *f, long long now, long *wait)
+static int store_err(int r)
 {
-    struct eotp_state_handle h;
-    int r = eotp_state_lock_rhost(f->cfg->state_dir, f->login->rhost,
-                                  f->hostkey, f->lg, &h);
-
-    if (r != EOTP_OK) {
-        return r;
-    }
-    r = eotp_state_load(&h, f->rst);
-    if (r == EOTP_OK) {
-        eotp_limits_prune_rhost(f->rst, f->cfg, now);
-        *wait = eotp_rate_wait(&f->rst->sends, &f->cfg->rhost_send_limit, now);
-        if (*wait == 0) {
-            eotp_events_add(&f->rst->sends, now);
-        }
-        r = eotp_state_save(&h, f->rst);
-    }
-    eotp_state_unlock(&h);
-    return r;
+    return r == EOTP_E_NOMEM ? r : EOTP_E_STATE;
 }
 
-static void rhost_release(struct flow *f, long long t)
+/* The grace binding of this login into mac (grace_period on). */
+static int grace_mac(struct flow *f, char mac[EOTP_HEX256])
 {
-    struct eotp_state_handle h;
-
-    if (eotp_state_lock_rhost(f->cfg->state_dir, f->login->rhost, f->hostkey,
-                              f->lg, &h) != EOTP_OK) {
-        return; /* the reservation stays: stricter, never looser */
-    }
-    if (eotp_state_load(&h, f->rst) == EOTP_OK) {
-        eotp_limits_prune_rhost(f->rst, f->cfg, t);
-        (void)eotp_events_remove(&f->rst->sends, t);
-        (void)eotp_state_save(&h, f->rst);
-    }
-    eotp_state_unlock(&h);
+    return eotp_grace_binding(f->key, f->login, mac);
 }
 
 /* ---- refusals ----------------------------------------------------------- */
@@ -264,12 +208,6 @@ static int limited(struct flow *f, const char *which,
 #define LOCKED_NOW "lockout reached after wrong codes"
 #define LOCKED_BEFORE_CHECK                                                   \
     "locked out after wrong codes (other sessions), answer not checked"
-
-/* Seconds until the user's lockout ends, in the locked record (0: none). */
-static long lockout_wait_locked(const struct flow *f, long long now)
-{
-    return eotp_rate_wait(&f->st->wrong, &f->cfg->lockout, now);
-}
 
 static int locked_out(struct flow *f, long wait, const char *when_met)
 {
@@ -321,60 +259,102 @@ static void set_current(struct flow *f, const struct target *t,
     eotp_dest_mask(t->dest, res->masked, sizeof(res->masked));
 }
 
+/* What the store is told about a send's result r. */
+static enum eotp_store_sent_outcome sent_outcome(int r)
+{
+    if (r == EOTP_OK) {
+        return EOTP_STORE_SENT;
+    }
+    if (ambiguous_failure(r)) {
+        /* Counted: an SMS may have been sent (and billed) anyway. */
+        return EOTP_STORE_MAYBE_SENT;
+    }
+    return r == EOTP_E_RESEND ? EOTP_STORE_RESEND : EOTP_STORE_NOT_SENT;
+}
+
 /*
- * Send a code to t with the user's record locked and loaded (f->st):
- * check the user's and the remote host's limits, send, record.  When the
- * service refuses a new send (3004) the earlier code for the same
- * template and destination is reused if our record knows it.  On failure
- * the current code (f->cur, res) is left as it was.
+ * Everything of one send: the store's checks and reservation (begin:
+ * lockout, grace when gmac is not NULL, the user's and the address's
+ * limits), the send, and its outcome (sent).  When the service refuses a
+ * new send (3004) the earlier code for the same template and destination
+ * is reused if the store knows it.  On failure the current code (f->cur,
+ * res) is left as it was.
  */
-static int send_locked(struct flow *f, const struct target *t, long long now)
+static int send_code(struct flow *f, const struct target *t, const char *gmac)
 {
     const struct eotp_cfg *cfg = f->cfg;
     const bool local = cfg->code_mode == EOTP_CODE_LOCAL;
+    struct eotp_store_begin_req breq;
+    struct eotp_store_begin_res *bres = NULL;
+    struct eotp_store_sent_req sreq;
+    struct eotp_store_sent_res *sres = NULL;
     struct eotp_params params;
     struct eotp_send_req req;
     struct eotp_send_resp sr;
     struct eotp_localcode lc;
-    char key[EOTP_HEX256];
+    struct eotp_pending p;
+    char key[EOTP_STORE_ID_HEX];
     char code[EOTP_LOCALCODE_MAX_LEN + 1];
-    bool reserved = false;
-    long wait = 0;
+    long long now = (long long)time(NULL);
+    int sr_r;
     int r;
 
     memset(&lc, 0, sizeof(lc));
+    memset(&p, 0, sizeof(p));
     memset(code, 0, sizeof(code));
-    r = eotp_state_pending_key(t->template_id, t->dest, key);
-    if (r != EOTP_OK) {
-        return r;
-    }
-    wait = eotp_rate_wait(&f->st->sends, &cfg->send_limit, now);
-    if (wait > 0) {
-        return limited(f, "send_limit", &cfg->send_limit, wait);
-    }
-    if (rhost_limited(f)) {
-        r = rhost_reserve(f, now, &wait);
-        if (r != EOTP_OK) {
-            return r;
-        }
-        if (wait > 0) {
-            return limited(f, "rhost_send_limit", &cfg->rhost_send_limit,
-                           wait);
-        }
-        reserved = true;
-    }
-    r = eotp_params_build(cfg, f->login, &params);
-    if (r != EOTP_OK) {
+    bres = calloc(1, sizeof(*bres));
+    sres = calloc(1, sizeof(*sres));
+    if (bres == NULL || sres == NULL) {
+        r = EOTP_E_NOMEM;
         goto out;
     }
-    memset(&req, 0, sizeof(req));
-    memset(&sr, 0, sizeof(sr));
-    req.to = t->dest;
-    req.template_id = t->template_id;
-    req.language = eotp_policy_language(cfg, f->login->locale);
-    req.params = params.kv;
-    req.nparams = params.n;
-    if (local) {
+    r = eotp_store_dest_key(f->store, t->template_id, t->dest, key);
+    if (r != EOTP_OK) {
+        r = store_err(r);
+        goto out;
+    }
+    memset(&breq, 0, sizeof(breq));
+    breq.who = &f->who;
+    breq.lim = &f->lim;
+    breq.grace_mac = gmac;
+    breq.send = true;
+    breq.dest_key = key;
+    r = eotp_store_begin(f->store, &breq, bres);
+    if (r != EOTP_OK) {
+        r = store_err(r);
+        goto out;
+    }
+    switch (bres->verdict) {
+    case EOTP_STORE_GO:
+        break;
+    case EOTP_STORE_LOCKED:
+        r = locked_out(f, bres->wait, LOCKED_BEFORE_SEND);
+        goto out;
+    case EOTP_STORE_GRACE:
+        f->graced = true;
+        f->res->grace = true;
+        (void)snprintf(f->res->detail, sizeof(f->res->detail),
+                       "grace=yes age=%lld", now - bres->grace_since);
+        eotp_log(f->lg, LOG_INFO,
+                 "grace period: second factor skipped user=%s service=%s "
+                 "rhost=%s age=%lld grace_period=%ld",
+                 f->user, f->service, f->rhost, now - bres->grace_since,
+                 cfg->grace_period);
+        r = EOTP_OK;
+        goto out;
+    case EOTP_STORE_SEND_LIMIT:
+        r = limited(f, "send_limit", &cfg->send_limit, bres->wait);
+        goto out;
+    case EOTP_STORE_RHOST_LIMIT:
+        r = limited(f, "rhost_send_limit", &cfg->rhost_send_limit, bres->wait);
+        goto out;
+    default:
+        r = EOTP_E_INTERNAL;
+        goto out;
+    }
+    /* From here on, exactly one sent() follows. */
+    r = eotp_params_build(cfg, f->login, &params);
+    if (r == EOTP_OK && local) {
         r = eotp_localcode_random_hex((EOTP_CODE_ID_HEX - 1) / 2, lc.id,
                                       sizeof(lc.id));
         if (r == EOTP_OK) {
@@ -388,133 +368,101 @@ static int send_locked(struct flow *f, const struct target *t, long long now)
             }
         }
         if (r == EOTP_OK) {
-            r = eotp_localcode_mac(f->hostkey, f->login->user, lc.id, code,
+            r = eotp_localcode_mac(f->key, f->login->user, lc.id, code,
                                    lc.mac);
         }
-        if (r != EOTP_OK) {
-            goto out;
-        }
-        req.code = code;
     }
-    r = eotp_api_send(f->api, &req, &sr);
-    eotp_memzero(code, sizeof(code));
+    memset(&sr, 0, sizeof(sr));
     if (r == EOTP_OK) {
-        reserved = false; /* the reservation is now a send */
-        if (eotp_rate_on(&cfg->send_limit)) {
-            eotp_events_add(&f->st->sends, now);
+        memset(&req, 0, sizeof(req));
+        req.to = t->dest;
+        req.template_id = t->template_id;
+        req.language = eotp_policy_language(cfg, f->login->locale);
+        req.params = params.kv;
+        req.nparams = params.n;
+        req.code = local ? code : NULL;
+        r = eotp_api_send(f->api, &req, &sr);
+        eotp_memzero(code, sizeof(code));
+        if (r != EOTP_OK) {
+            set_detail(f->res, f->api, r);
         }
+    }
+    memset(&sreq, 0, sizeof(sreq));
+    sreq.who = &f->who;
+    sreq.lim = &f->lim;
+    sreq.outcome = sent_outcome(r);
+    sreq.send_tok = bres->send_tok;
+    sreq.rhost_tok = bres->rhost_tok;
+    sreq.dest_key = key;
+    if (r == EOTP_OK) {
+        const char *channel = sr.channel[0] != '\0' ? sr.channel
+                              : t->channel != NULL  ? t->channel
+                                                    : "unknown";
+
         if (local) {
             (void)snprintf(lc.msgid, sizeof(lc.msgid), "%s", sr.message_id);
             memcpy(lc.key, key, sizeof(lc.key));
-            (void)snprintf(lc.channel, sizeof(lc.channel), "%s",
-                           sr.channel[0] != '\0' ? sr.channel
-                           : t->channel != NULL  ? t->channel
-                                                 : "unknown");
+            (void)snprintf(lc.channel, sizeof(lc.channel), "%s", channel);
             lc.created = now;
             lc.expires = now + cfg->code_ttl;
-            eotp_state_put_code(f->st, &lc);
-            memcpy(f->code_id, lc.id, sizeof(f->code_id));
+            sreq.code = &lc;
         } else {
-            struct eotp_pending p;
-
-            memset(&p, 0, sizeof(p));
             memcpy(p.id, sr.message_id, sizeof(p.id));
             memcpy(p.key, key, sizeof(p.key));
-            (void)snprintf(p.channel, sizeof(p.channel), "%s",
-                           sr.channel[0] != '\0' ? sr.channel
-                           : t->channel != NULL  ? t->channel
-                                                 : "unknown");
+            (void)snprintf(p.channel, sizeof(p.channel), "%s", channel);
             p.time = now;
-            eotp_state_put_pending(f->st, &p);
+            sreq.pending = &p;
+        }
+    }
+    sr_r = eotp_store_sent(f->store, &sreq, sres);
+    if (sr_r != EOTP_OK) {
+        r = store_err(sr_r);
+        goto out;
+    }
+    if (r == EOTP_OK) {
+        if (local) {
+            memcpy(f->code_id, lc.id, sizeof(f->code_id));
         }
         set_current(f, t, sr.message_id, sr.channel, false);
         f->res->sends++;
-        goto out;
-    }
-    set_detail(f->res, f->api, r);
-    if (ambiguous_failure(r)) {
-        /* Counted: an SMS may have been sent (and billed) anyway. */
-        reserved = false;
-        if (eotp_rate_on(&cfg->send_limit)) {
-            eotp_events_add(&f->st->sends, now);
-        }
-        goto out;
-    }
-    if (r == EOTP_E_RESEND) {
-        if (local) {
-            struct eotp_localcode *c = eotp_state_latest_code(f->st, key, now);
-
-            if (c != NULL) {
-                memcpy(f->code_id, c->id, sizeof(f->code_id));
-                set_current(f, t, c->msgid, c->channel, true);
-                clear_detail(f->res); /* reused=yes says it all */
-                r = EOTP_OK;
-            }
-        } else {
-            struct eotp_pending *p = eotp_state_find_pending(f->st, key);
-
-            if (p != NULL && now - p->time >= 0 &&
-                now - p->time < EOTP_PENDING_MAX_AGE) {
-                set_current(f, t, p->id, p->channel, true);
-                clear_detail(f->res); /* reused=yes says it all */
-                r = EOTP_OK;
-            }
+    } else if (r == EOTP_E_RESEND) {
+        if (local && sres->have_code) {
+            memcpy(f->code_id, sres->code.id, sizeof(f->code_id));
+            set_current(f, t, sres->code.msgid, sres->code.channel, true);
+            clear_detail(f->res); /* reused=yes says it all */
+            r = EOTP_OK;
+        } else if (!local && sres->have_pending) {
+            set_current(f, t, sres->pending.id, sres->pending.channel, true);
+            clear_detail(f->res); /* reused=yes says it all */
+            r = EOTP_OK;
         }
     }
 out:
-    if (reserved) {
-        rhost_release(f, now);
-    }
     eotp_memzero(code, sizeof(code));
     eotp_memzero(&lc, sizeof(lc));
+    eotp_freezero(bres, sizeof(*bres));
+    eotp_freezero(sres, sizeof(*sres));
     return r;
 }
 
 /*
- * The start of a login, under one lock of the user's record: lockout,
- * grace period, limits, first send.
+ * The start of a login: lockout, grace period, limits, first send (one
+ * begin and one sent in the store).
  */
 static int begin(struct flow *f, const struct target *primary)
 {
-    const struct eotp_cfg *cfg = f->cfg;
-    struct eotp_state_handle h;
-    long long now = (long long)time(NULL);
-    long wait;
-    int r = user_lock(f, &h, now);
+    char mac[EOTP_HEX256];
+    const char *gmac = NULL;
+    int r;
 
-    if (r != EOTP_OK) {
-        return r;
-    }
-    wait = lockout_wait_locked(f, now);
-    if (wait > 0) {
-        r = locked_out(f, wait, LOCKED_BEFORE_SEND);
-        goto out;
-    }
-    if (cfg->grace_period > 0) {
-        char mac[EOTP_HEX256];
-        long long since = 0;
-
-        r = eotp_grace_binding(f->hostkey, f->login, mac);
+    if (f->cfg->grace_period > 0) {
+        r = grace_mac(f, mac);
         if (r != EOTP_OK) {
-            goto out;
+            return r;
         }
-        if (eotp_grace_find(f->st, mac, cfg->grace_period, now, &since)) {
-            f->graced = true;
-            f->res->grace = true;
-            (void)snprintf(f->res->detail, sizeof(f->res->detail),
-                           "grace=yes age=%lld", now - since);
-            eotp_log(f->lg, LOG_INFO,
-                     "grace period: second factor skipped user=%s service=%s "
-                     "rhost=%s age=%lld grace_period=%ld",
-                     f->user, f->service, f->rhost, now - since,
-                     cfg->grace_period);
-            r = EOTP_OK;
-            goto out;
-        }
+        gmac = mac;
     }
-    r = send_locked(f, primary, now);
-out:
-    return user_unlock(f, &h, r);
+    return send_code(f, primary, gmac);
 }
 
 /*
@@ -525,10 +473,7 @@ out:
 static int request_new(struct flow *f, const struct alt *a, char *lead,
                        size_t leadlen)
 {
-    struct eotp_state_handle h;
     struct target t = f->cur;
-    long long now;
-    long wait;
     char when[32];
     int r;
 
@@ -551,18 +496,7 @@ static int request_new(struct flow *f, const struct alt *a, char *lead,
             return EOTP_OK;
         }
     }
-    now = (long long)time(NULL);
-    r = user_lock(f, &h, now);
-    if (r != EOTP_OK) {
-        return r;
-    }
-    wait = lockout_wait_locked(f, now);
-    if (wait > 0) {
-        r = locked_out(f, wait, LOCKED_BEFORE_SEND);
-    } else {
-        r = send_locked(f, &t, now);
-    }
-    r = user_unlock(f, &h, r);
+    r = send_code(f, &t, NULL);
     eotp_log(f->lg, LOG_INFO,
              "new code requested user=%s service=%s rhost=%s channel=%s "
              "dest=%s result=%s%s",
@@ -601,150 +535,118 @@ static int request_new(struct flow *f, const struct alt *a, char *lead,
 
 /* ---- verifying ---------------------------------------------------------- */
 
-/* Bookkeeping of a right code, in the locked record. */
-static int success_locked(struct flow *f, long long now)
-{
-    f->st->wrong.n = 0; /* a successful login clears the wrong codes */
-    if (f->cfg->grace_period > 0) {
-        char mac[EOTP_HEX256];
-        int r = eotp_grace_binding(f->hostkey, f->login, mac);
-
-        if (r != EOTP_OK) {
-            return r;
-        }
-        eotp_grace_put(f->st, mac, now);
-    }
-    return EOTP_OK;
-}
-
 /*
- * Record a wrong code in the record locked by h; *wait > 0 when that
- * reaches the lockout.  This save is the one that must survive a power
- * failure: it is fsync'ed.
+ * Check a platform code's answer.  Before it goes to the service, the
+ * store checks the lockout and reserves the attempt (other sessions of
+ * the same user share the pending code after 3004): however many
+ * sessions check answers at once, the service never sees more answers per
+ * window than the lockout allows.  The verdict then keeps the
+ * reservation (wrong), or gives it back (right, or not judged).
  */
-static int wrong_locked(struct flow *f, struct eotp_state_handle *h,
-                        long long now, long *wait)
+static int platform_verify(struct flow *f, const char *answer, bool *verified)
 {
-    h->sync = true;
-    *wait = 0;
-    if (eotp_rate_on(&f->cfg->lockout)) {
-        eotp_events_add(&f->st->wrong, now);
-        *wait = lockout_wait_locked(f, now);
-    }
-    return EOTP_OK;
-}
-
-/*
- * Before an answer is checked: other sessions of the same user may have
- * reached the lockout since this one began (they share a pending code
- * after 3004), and each would otherwise still get its guesses.
- */
-static int not_locked_out(struct flow *f)
-{
-    struct eotp_state_handle h;
-    long long now = (long long)time(NULL);
-    long wait;
-    int r = user_lock(f, &h, now);
-
-    if (r != EOTP_OK) {
-        return r;
-    }
-    wait = lockout_wait_locked(f, now);
-    eotp_state_unlock(&h);
-    return wait > 0 ? locked_out(f, wait, LOCKED_BEFORE_CHECK) : EOTP_OK;
-}
-
-/* After the service's verdict on a platform code. */
-static int platform_outcome(struct flow *f, bool verified)
-{
-    struct eotp_state_handle h;
-    long long now = (long long)time(NULL);
+    struct eotp_store_finish_req freq;
+    struct eotp_store_token tok;
+    enum eotp_store_verdict v;
+    char mac[EOTP_HEX256];
     long wait = 0;
-    int r = user_lock(f, &h, now);
+    int vr;
+    int r;
 
+    *verified = false;
+    r = eotp_store_attempt(f->store, &f->who, &f->lim, &v, &wait, &tok);
     if (r != EOTP_OK) {
-        return r;
+        return store_err(r);
     }
-    if (verified) {
-        eotp_state_del_pending(f->st, f->res->message_id);
-        r = success_locked(f, now);
+    if (v == EOTP_STORE_LOCKED) {
+        return locked_out(f, wait, LOCKED_BEFORE_CHECK);
+    }
+    vr = eotp_api_verify(f->api, f->res->message_id, answer, verified);
+    memset(&freq, 0, sizeof(freq));
+    freq.who = &f->who;
+    freq.lim = &f->lim;
+    freq.tok = tok;
+    freq.msgid = f->res->message_id;
+    if (vr != EOTP_OK) {
+        *verified = false;
+        set_detail(f->res, f->api, vr);
+        freq.answer = EOTP_STORE_ANSWER_UNJUDGED;
+        freq.forget = vr == EOTP_E_CODE_EXPIRED;
+    } else if (*verified) {
+        freq.answer = EOTP_STORE_ANSWER_RIGHT;
+        if (f->cfg->grace_period > 0) {
+            r = grace_mac(f, mac);
+            if (r != EOTP_OK) {
+                *verified = false;
+                return r;
+            }
+            freq.grace_mac = mac;
+        }
     } else {
-        r = wrong_locked(f, &h, now, &wait);
+        freq.answer = EOTP_STORE_ANSWER_WRONG;
     }
-    r = user_unlock(f, &h, r);
-    if (r == EOTP_OK && wait > 0) {
-        r = locked_out(f, wait, LOCKED_NOW);
+    r = eotp_store_finish(f->store, &freq, &wait);
+    if (vr != EOTP_OK) {
+        return vr; /* the reservation given back (or kept: stricter) */
     }
-    return r;
-}
-
-/* Forget a platform code that expired or was used up. */
-static void forget_pending(struct flow *f)
-{
-    struct eotp_state_handle h;
-    long long now = (long long)time(NULL);
-
-    if (user_lock(f, &h, now) != EOTP_OK) {
-        return;
+    if (r != EOTP_OK) {
+        *verified = false;
+        return store_err(r);
     }
-    eotp_state_del_pending(f->st, f->res->message_id);
-    (void)user_unlock(f, &h, EOTP_OK);
+    if (!*verified && wait > 0) {
+        f->res->wrong++; /* this answer counts; the loop stops here */
+        return locked_out(f, wait, LOCKED_NOW);
+    }
+    return EOTP_OK;
 }
 
 /*
- * Check answer against the current local code, in constant time, under
- * the lock: a right code is deleted (it works once), a wrong one counts
- * against the code (deleted after max_attempts) and the lockout.
+ * Check answer against the current local code, in constant time, in one
+ * store operation: a right code is deleted (it works once), a wrong one
+ * counts against the code (deleted after max_attempts) and the lockout.
  * EOTP_E_CODE_EXPIRED when the code expired or is gone.
  */
 static int local_verify(struct flow *f, const char *answer, bool *verified)
 {
-    struct eotp_state_handle h;
-    struct eotp_localcode *c;
+    struct eotp_store_check_req req;
+    enum eotp_store_verdict v;
     char mac[EOTP_HEX256];
-    long long now = (long long)time(NULL);
+    char gmac[EOTP_HEX256];
     long wait = 0;
-    int r = user_lock(f, &h, now);
+    int r;
 
     *verified = false;
+    memset(&req, 0, sizeof(req));
+    r = eotp_localcode_mac(f->key, f->login->user, f->code_id, answer, mac);
+    if (r == EOTP_OK && f->cfg->grace_period > 0) {
+        r = grace_mac(f, gmac);
+        req.grace_mac = gmac;
+    }
     if (r != EOTP_OK) {
+        eotp_memzero(mac, sizeof(mac));
         return r;
     }
-    wait = lockout_wait_locked(f, now);
-    if (wait > 0) {
-        eotp_state_unlock(&h);
-        return locked_out(f, wait, LOCKED_BEFORE_CHECK);
-    }
-    c = eotp_state_find_code(f->st, f->code_id);
-    if (c == NULL) {
-        r = EOTP_E_CODE_EXPIRED; /* expired (pruned), used, or replaced */
-        goto out;
-    }
-    r = eotp_localcode_mac(f->hostkey, f->login->user, c->id, answer, mac);
-    if (r != EOTP_OK) {
-        goto out;
-    }
-    if (eotp_consttime_memeq(mac, c->mac, 64)) {
-        eotp_state_del_code(f->st, f->code_id);
-        *verified = true;
-        r = success_locked(f, now);
-    } else {
-        c->wrong++;
-        if (c->wrong >= f->cfg->max_attempts) {
-            eotp_state_del_code(f->st, f->code_id);
-        }
-        r = wrong_locked(f, &h, now, &wait);
-    }
-out:
+    req.who = &f->who;
+    req.lim = &f->lim;
+    req.code_id = f->code_id;
+    req.mac = mac;
+    r = eotp_store_check(f->store, &req, &v, &wait);
     eotp_memzero(mac, sizeof(mac));
-    r = user_unlock(f, &h, r);
     if (r != EOTP_OK) {
-        *verified = false;
+        return store_err(r);
     }
-    if (r == EOTP_OK && wait > 0) {
-        r = locked_out(f, wait, LOCKED_NOW);
+    switch (v) {
+    case EOTP_STORE_LOCKED:
+        return locked_out(f, wait, LOCKED_BEFORE_CHECK);
+    case EOTP_STORE_RIGHT:
+        *verified = true;
+        return EOTP_OK;
+    case EOTP_STORE_WRONG:
+        return wait > 0 ? locked_out(f, wait, LOCKED_NOW) : EOTP_OK;
+    case EOTP_STORE_GONE:
+    default:
+        return EOTP_E_CODE_EXPIRED; /* expired (pruned), used, or replaced */
     }
-    return r;
 }
 
 /* ---- prompts ------------------------------------------------------------ */
@@ -891,24 +793,10 @@ static int prompt_loop(struct flow *f)
                 return vr;
             }
         } else {
-            vr = not_locked_out(f);
-            if (vr != EOTP_OK) {
-                eotp_str_wipe_free(answer);
-                return vr;
-            }
-            vr = eotp_api_verify(f->api, res->message_id, answer, &verified);
+            vr = platform_verify(f, answer, &verified);
             eotp_str_wipe_free(answer);
-            if (vr != EOTP_OK) {
-                set_detail(res, f->api, vr);
-                if (vr == EOTP_E_CODE_EXPIRED) {
-                    forget_pending(f);
-                }
-            } else {
-                vr = platform_outcome(f, verified);
-                if (vr == EOTP_E_LOCKED) {
-                    res->wrong++;
-                    return vr;
-                }
+            if (vr == EOTP_E_LOCKED) {
+                return vr;
             }
         }
         if (vr != EOTP_OK) {
@@ -962,11 +850,7 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
     }
     eotp_dest_mask(dests.dest[0], res->masked, sizeof(res->masked));
     f = calloc(1, sizeof(*f));
-    if (f != NULL) {
-        f->st = calloc(1, sizeof(*f->st));
-        f->rst = calloc(1, sizeof(*f->rst));
-    }
-    if (f == NULL || f->st == NULL || f->rst == NULL) {
+    if (f == NULL) {
         r = EOTP_E_NOMEM;
         goto out;
     }
@@ -980,13 +864,25 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
     eotp_sanitize(f->service, sizeof(f->service), login->service, true);
     eotp_sanitize(f->rhost, sizeof(f->rhost), login->rhost, true);
     parse_alts(f);
+    f->lim.lockout = cfg->lockout;
+    f->lim.send = cfg->send_limit;
+    f->lim.rhost = cfg->rhost_send_limit;
+    f->lim.grace_period = cfg->grace_period;
+    f->lim.max_attempts = cfg->max_attempts;
+    r = eotp_store_open(cfg, lg, &f->store);
+    if (r != EOTP_OK) {
+        r = store_err(r);
+        goto out;
+    }
     used_state = true;
-    if (need_hostkey(f)) {
-        r = eotp_state_hostkey(cfg->state_dir, lg, f->hostkey);
-        if (r != EOTP_OK) {
-            goto out;
-        }
-        f->have_key = true;
+    r = eotp_store_who(f->store, login->user,
+                       rhost_limited(f) ? login->rhost : NULL, &f->who);
+    if (r == EOTP_OK && need_key(f)) {
+        r = eotp_store_key(f->store, &f->key);
+    }
+    if (r != EOTP_OK) {
+        r = store_err(r);
+        goto out;
     }
     r = eotp_api_new(cfg, cfg->deadline * 1000, &f->api);
     if (r != EOTP_OK) {
@@ -1019,12 +915,16 @@ out:
     res->err = r;
     if (f != NULL) {
         eotp_api_free(f->api);
-        eotp_freezero(f->st, sizeof(*f->st));
-        eotp_freezero(f->rst, sizeof(*f->rst));
+        if (used_state && r != EOTP_E_STATE) {
+            eotp_store_sweep(f->store);
+        }
+        if (f->store != NULL) {
+            eotp_debug(lg, "store: backend=%s ops=%u",
+                       eotp_store_name(f->store),
+                       eotp_store_op_count(f->store));
+        }
+        eotp_store_close(f->store);
         eotp_freezero(f, sizeof(*f));
-    }
-    if (used_state && r != EOTP_E_STATE) {
-        eotp_state_sweep(cfg->state_dir, eotp_limits_max_age(cfg), lg);
     }
     eotp_dests_free(&dests);
     return r;

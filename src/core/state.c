@@ -29,6 +29,7 @@
 #define HOSTKEY_NAME "+hostkey"
 #define SWEEP_NAME "+sweep"
 #define RHOST_PREFIX "+r-"
+#define GENERIC_PREFIX "+x-"
 #define SWEEP_INTERVAL 3600
 #define SWEEP_MAX_ENTRIES 20000
 #define LOCK_RETRIES 64
@@ -96,25 +97,44 @@ static void rhost_canonical(const char *rhost, char *out, size_t outlen)
     out[0] = '\0'; /* not an address: the text itself is used */
 }
 
-int eotp_state_rhost_name(const char *rhost,
-                          const unsigned char key[EOTP_HOSTKEY_LEN], char *out,
-                          size_t outlen)
+int eotp_state_rhost_hash(const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN],
+                          char hex[EOTP_HEX256])
 {
     char canon[INET6_ADDRSTRLEN + 8];
-    char hex[EOTP_KEYED_HEX];
     const char *parts[2];
-    int r;
 
-    if (rhost == NULL || *rhost == '\0' || strlen(rhost) > 1024 ||
-        outlen < sizeof(RHOST_PREFIX) + 40) {
+    hex[0] = '\0';
+    if (rhost == NULL || *rhost == '\0' || strlen(rhost) > 1024) {
         return EOTP_E_STATE;
     }
     rhost_canonical(rhost, canon, sizeof(canon));
     parts[0] = "rhost-v1";
     parts[1] = canon[0] != '\0' ? canon : rhost;
-    r = eotp_keyed_hash(key, parts, 2, hex);
+    return eotp_keyed_hash(key, parts, 2, hex);
+}
+
+int eotp_state_rhost_name(const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN], char *out,
+                          size_t outlen)
+{
+    char hex[EOTP_KEYED_HEX];
+    int r;
+
+    if (outlen < sizeof(RHOST_PREFIX) + 40) {
+        return EOTP_E_STATE;
+    }
+    r = eotp_state_rhost_hash(rhost, key, hex);
     if (r != EOTP_OK) {
         return r;
+    }
+    return eotp_state_rhost_hash_name(hex, out, outlen);
+}
+
+int eotp_state_rhost_hash_name(const char *hex, char *out, size_t outlen)
+{
+    if (strlen(hex) != 64 || outlen < sizeof(RHOST_PREFIX) + 40) {
+        return EOTP_E_STATE;
     }
     (void)snprintf(out, outlen, "%s%.40s", RHOST_PREFIX, hex);
     return EOTP_OK;
@@ -304,6 +324,51 @@ int eotp_state_lock_rhost(const char *dir, const char *rhost,
     return lock_record(dir, name, lg, h);
 }
 
+int eotp_state_lock_rhost_hash(const char *dir, const char *hex,
+                               const struct eotp_logger *lg,
+                               struct eotp_state_handle *h)
+{
+    char name[64];
+
+    handle_init(h, lg);
+    if (eotp_state_rhost_hash_name(hex, name, sizeof(name)) != EOTP_OK) {
+        eotp_log(lg, LOG_ERR, "state: cannot name the remote host record");
+        return EOTP_E_STATE;
+    }
+    return lock_record(dir, name, lg, h);
+}
+
+static bool name_chars_ok(const char *s, const char *extra, size_t max)
+{
+    size_t n = 0;
+
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              strchr(extra, c) != NULL)) {
+            return false;
+        }
+    }
+    return n > 0 && n <= max;
+}
+
+int eotp_state_lock_generic(const char *dir, const char *ns, const char *id,
+                            const struct eotp_logger *lg,
+                            struct eotp_state_handle *h)
+{
+    char name[128];
+
+    handle_init(h, lg);
+    if (!name_chars_ok(ns, "_", 15) ||
+        !name_chars_ok(id, "_.-ABCDEFGHIJKLMNOPQRSTUVWXYZ", 64)) {
+        eotp_log(lg, LOG_ERR, "state: bad generic record name");
+        return EOTP_E_INTERNAL;
+    }
+    (void)snprintf(name, sizeof(name), "%s%s-%s", GENERIC_PREFIX, ns, id);
+    return lock_record(dir, name, lg, h);
+}
+
 void eotp_state_unlock(struct eotp_state_handle *h)
 {
     if (h->lockfd >= 0) {
@@ -465,6 +530,57 @@ static bool parse_grace(char *v, struct eotp_state *s)
     return true;
 }
 
+static bool parse_window(const char *v, long max, long *out)
+{
+    return eotp_parse_long(v, 1, max, out) == EOTP_OK;
+}
+
+/*
+ * A list without a window (version 2, or a line missing): keep it for the
+ * longest window any config can have, never shorter than it needs.
+ */
+static void default_windows(struct eotp_state *s)
+{
+    if (s->sends.n > 0 && s->sends.window == 0) {
+        s->sends.window = EOTP_WINDOW_MAX;
+    }
+    if (s->wrong.n > 0 && s->wrong.window == 0) {
+        s->wrong.window = EOTP_WINDOW_MAX;
+    }
+    if (s->ngrace > 0 && s->grace_window == 0) {
+        s->grace_window = EOTP_GRACE_WINDOW_MAX;
+    }
+}
+
+static bool value_text_ok(const char *v)
+{
+    size_t n = 0;
+
+    for (; v[n] != '\0'; n++) {
+        if ((unsigned char)v[n] < 0x20 || (unsigned char)v[n] > 0x7e) {
+            return false;
+        }
+    }
+    return n < EOTP_STATE_VALUE_MAX;
+}
+
+/* "EXPIRES TEXT" (TEXT may be empty or hold spaces). */
+static bool parse_value(char *v, struct eotp_state *s)
+{
+    char *sp = strchr(v, ' ');
+
+    if (s->has_value || sp == NULL) {
+        return false;
+    }
+    *sp = '\0';
+    if (!time_ok(v, &s->value_expires) || !value_text_ok(sp + 1)) {
+        return false;
+    }
+    (void)snprintf(s->value, sizeof(s->value), "%s", sp + 1);
+    s->has_value = true;
+    return true;
+}
+
 /* One line (without its newline); false when it is not acceptable. */
 static bool parse_line(char *line, struct eotp_state *s)
 {
@@ -490,6 +606,18 @@ static bool parse_line(char *line, struct eotp_state *s)
     }
     if (strcmp(line, "grace") == 0) {
         return parse_grace(v, s);
+    }
+    if (strcmp(line, "value") == 0) {
+        return parse_value(v, s);
+    }
+    if (strcmp(line, "send_window") == 0) {
+        return parse_window(v, EOTP_WINDOW_MAX, &s->sends.window);
+    }
+    if (strcmp(line, "wrong_window") == 0) {
+        return parse_window(v, EOTP_WINDOW_MAX, &s->wrong.window);
+    }
+    if (strcmp(line, "grace_window") == 0) {
+        return parse_window(v, EOTP_GRACE_WINDOW_MAX, &s->grace_window);
     }
     /* Unknown keys are skipped: a newer version may add some. */
     return eotp_api_token_ok(line, 32);
@@ -528,7 +656,8 @@ int eotp_state_parse(const char *text, size_t len, struct eotp_state *st)
         }
         *next++ = '\0';
         if (first) {
-            if (strcmp(line, "version=2") != 0) {
+            if (strcmp(line, "version=3") != 0 &&
+                strcmp(line, "version=2") != 0) {
                 goto out;
             }
             first = false;
@@ -545,6 +674,7 @@ int eotp_state_parse(const char *text, size_t len, struct eotp_state *st)
     if (!ended) {
         goto out; /* truncated at a line boundary */
     }
+    default_windows(s);
     *st = *s;
     r = EOTP_OK;
 out:
@@ -586,6 +716,11 @@ static bool time_in_range(long long t)
     return t >= 0 && t <= (1LL << 40);
 }
 
+static long window_out(long w, long max)
+{
+    return w <= 0 || w > max ? max : w;
+}
+
 static void put_events(struct out *o, const char *name,
                        const struct eotp_events *ev)
 {
@@ -593,12 +728,17 @@ static void put_events(struct out *o, const char *name,
 
     for (size_t i = 0; i < ev->n; i++) {
         if (time_in_range(ev->t[i])) {
-            put(o, "%s%lld", first ? name : ",", ev->t[i]);
+            if (first) {
+                put(o, "%s=%lld", name, ev->t[i]);
+            } else {
+                put(o, ",%lld", ev->t[i]);
+            }
             first = false;
         }
     }
     if (!first) {
-        put(o, "\n");
+        put(o, "\n%s_window=%ld\n", name,
+            window_out(ev->window, EOTP_WINDOW_MAX));
     }
 }
 
@@ -616,13 +756,14 @@ static const char *tok(const char *s, size_t max, const char *fallback)
 int eotp_state_format(const struct eotp_state *st, char *buf, size_t len)
 {
     struct out o = {buf, len, 0, false};
+    size_t ngrace = 0;
 
     if (len == 0) {
         return EOTP_E_STATE;
     }
-    put(&o, "version=2\n");
-    put_events(&o, "send=", &st->sends);
-    put_events(&o, "wrong=", &st->wrong);
+    put(&o, "version=3\n");
+    put_events(&o, "send", &st->sends);
+    put_events(&o, "wrong", &st->wrong);
     for (size_t i = 0; i < st->npending; i++) {
         const struct eotp_pending *p = &st->pending[i];
 
@@ -654,7 +795,17 @@ int eotp_state_format(const struct eotp_state *st, char *buf, size_t len)
 
         if (hex_ok(g->mac, 64) && time_in_range(g->time)) {
             put(&o, "grace=%s %lld\n", g->mac, g->time);
+            ngrace++;
         }
+    }
+    if (ngrace > 0) {
+        put(&o, "grace_window=%ld\n",
+            window_out(st->grace_window, EOTP_GRACE_WINDOW_MAX));
+    }
+    if (st->has_value && time_in_range(st->value_expires) &&
+        memchr(st->value, '\0', sizeof(st->value)) != NULL &&
+        value_text_ok(st->value)) {
+        put(&o, "value=%lld %s\n", st->value_expires, st->value);
     }
     put(&o, "end=\n");
     if (o.overflow || o.used > EOTP_STATE_MAX_SIZE) {
@@ -666,7 +817,7 @@ int eotp_state_format(const struct eotp_state *st, char *buf, size_t len)
 bool eotp_state_is_empty(const struct eotp_state *st)
 {
     return st->sends.n == 0 && st->wrong.n == 0 && st->npending == 0 &&
-           st->ncodes == 0 && st->ngrace == 0;
+           st->ncodes == 0 && st->ngrace == 0 && !st->has_value;
 }
 
 /* ---- reading and writing ------------------------------------------------ */
@@ -953,6 +1104,89 @@ out:
     return r;
 }
 
+/* ---- pruning ------------------------------------------------------------ */
+
+static long window_clamp(long w, long max)
+{
+    return w < 0 ? 0 : w > max ? max : w;
+}
+
+static void prune_events(struct eotp_events *ev, long need, long long now)
+{
+    long w = ev->n > 0 ? window_clamp(ev->window, EOTP_WINDOW_MAX) : 0;
+    size_t o = 0;
+
+    need = window_clamp(need, EOTP_WINDOW_MAX);
+    if (need > w) {
+        w = need;
+    }
+    for (size_t i = 0; i < ev->n; i++) {
+        long long t = ev->t[i];
+
+        /* Keep events inside the window; one from further in the future
+         * than a whole window means a broken clock or record. */
+        if (w > 0 && t > now - w && t <= now + w) {
+            ev->t[o++] = t;
+        }
+    }
+    ev->n = o;
+    ev->window = o > 0 ? w : need;
+}
+
+void eotp_state_prune(struct eotp_state *st,
+                      const struct eotp_state_need *need, long long now)
+{
+    long gw = st->ngrace > 0
+                  ? window_clamp(st->grace_window, EOTP_GRACE_WINDOW_MAX)
+                  : 0;
+    long gneed = window_clamp(need->grace, EOTP_GRACE_WINDOW_MAX);
+    size_t o = 0;
+
+    prune_events(&st->sends, need->send, now);
+    prune_events(&st->wrong, need->wrong, now);
+    for (size_t i = 0; i < st->npending; i++) {
+        long long age = now - st->pending[i].time;
+
+        if (age >= -60 && age < EOTP_PENDING_MAX_AGE) {
+            st->pending[o++] = st->pending[i];
+        }
+    }
+    st->npending = o;
+    o = 0;
+    for (size_t i = 0; i < st->ncodes; i++) {
+        const struct eotp_localcode *c = &st->codes[i];
+
+        /* Expired, or a lifetime longer than any code_ttl: gone. */
+        if (now < c->expires && c->expires - c->created <= 600 &&
+            c->created <= now + 60) {
+            st->codes[o++] = *c;
+        }
+    }
+    for (size_t i = o; i < st->ncodes; i++) {
+        eotp_memzero(&st->codes[i], sizeof(st->codes[i]));
+    }
+    st->ncodes = o;
+    if (gneed > gw) {
+        gw = gneed;
+    }
+    o = 0;
+    for (size_t i = 0; i < st->ngrace; i++) {
+        long long age = now - st->grace[i].time;
+
+        if (age >= 0 && age < gw) {
+            st->grace[o++] = st->grace[i];
+        }
+    }
+    st->ngrace = o;
+    st->grace_window = o > 0 ? gw : gneed;
+    if (st->has_value && (st->value_expires <= now ||
+                          st->value_expires > now + EOTP_WINDOW_MAX)) {
+        st->has_value = false;
+        st->value_expires = 0;
+        eotp_memzero(st->value, sizeof(st->value));
+    }
+}
+
 /* ---- the sweep ---------------------------------------------------------- */
 
 /* Is now the time for a sweep?  Claims it by touching the marker. */
@@ -985,7 +1219,8 @@ static bool record_base(const char *name, char *base, size_t baselen)
 
     if (name[0] == '.' ||
         (name[0] == '+' &&
-         strncmp(name, RHOST_PREFIX, sizeof(RHOST_PREFIX) - 1) != 0)) {
+         strncmp(name, RHOST_PREFIX, sizeof(RHOST_PREFIX) - 1) != 0 &&
+         strncmp(name, GENERIC_PREFIX, sizeof(GENERIC_PREFIX) - 1) != 0)) {
         return false; /* the host key, the sweep marker, ... */
     }
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
@@ -1012,8 +1247,35 @@ static bool old_or_missing(int dirfd, const char *name, time_t now,
     return sb.st_mtime <= now && now - sb.st_mtime > max_age;
 }
 
-static void sweep_one(int dirfd, const char *base, time_t now, long max_age)
+/* Does the record (locked by lockfd) hold anything that still counts
+ * under its own windows?  A record that cannot be read counts as empty. */
+static bool record_live(int dirfd, int lockfd, const char *base, time_t now,
+                        const struct eotp_logger *lg)
 {
+    static const struct eotp_state_need none = {0, 0, 0};
+    struct eotp_state_handle h;
+    struct eotp_state *st = calloc(1, sizeof(*st));
+    bool live = true; /* out of memory: keep it */
+
+    if (st == NULL) {
+        return true;
+    }
+    handle_init(&h, lg);
+    h.dirfd = dirfd;
+    h.lockfd = lockfd;
+    (void)snprintf(h.name, sizeof(h.name), "%s", base);
+    if (eotp_state_load(&h, st) == EOTP_OK) {
+        eotp_state_prune(st, &none, (long long)now);
+        live = !eotp_state_is_empty(st);
+    }
+    eotp_freezero(st, sizeof(*st));
+    return live;
+}
+
+static void sweep_one(int dirfd, const char *base, time_t now,
+                      const struct eotp_logger *lg)
+{
+    const long min_age = EOTP_PENDING_MAX_AGE + 60;
     char fname[300];
     char lockname[300];
     char tmpname[300];
@@ -1023,14 +1285,14 @@ static void sweep_one(int dirfd, const char *base, time_t now, long max_age)
     (void)snprintf(fname, sizeof(fname), "%s.state", base);
     (void)snprintf(lockname, sizeof(lockname), "%s.lock", base);
     (void)snprintf(tmpname, sizeof(tmpname), "%s.tmp", base);
-    if (!old_or_missing(dirfd, fname, now, max_age)) {
+    if (!old_or_missing(dirfd, fname, now, min_age)) {
         return;
     }
-    /* Only a lock file or temp file left, or a stale record.  Take the
+    /* Only a lock file or temp file left, or an old record.  Take the
      * lock without waiting; a record in use is left alone. */
     if (fstatat(dirfd, lockname, &sb, AT_SYMLINK_NOFOLLOW) != 0 &&
         fstatat(dirfd, fname, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (old_or_missing(dirfd, tmpname, now, max_age)) {
+        if (old_or_missing(dirfd, tmpname, now, min_age)) {
             (void)unlinkat(dirfd, tmpname, 0);
         }
         return;
@@ -1040,8 +1302,11 @@ static void sweep_one(int dirfd, const char *base, time_t now, long max_age)
         return;
     }
     /* Nobody holds the lock: whoever opens the lock file next notices
-     * that it is gone (take_lock) and makes a new one. */
-    if (old_or_missing(dirfd, fname, now, max_age)) {
+     * that it is gone (take_lock) and makes a new one.  The record goes
+     * only when nothing in it counts under its own windows, whatever the
+     * config of the login that runs the sweep. */
+    if (old_or_missing(dirfd, fname, now, min_age) &&
+        !record_live(dirfd, fd, base, now, lg)) {
         (void)unlinkat(dirfd, fname, 0);
         (void)unlinkat(dirfd, tmpname, 0);
         (void)unlinkat(dirfd, lockname, 0);
@@ -1049,8 +1314,7 @@ static void sweep_one(int dirfd, const char *base, time_t now, long max_age)
     (void)close(fd);
 }
 
-void eotp_state_sweep(const char *dir, long max_age,
-                      const struct eotp_logger *lg)
+void eotp_state_sweep(const char *dir, const struct eotp_logger *lg)
 {
     time_t now = time(NULL);
     int dirfd = open_dir(dir, lg);
@@ -1061,9 +1325,6 @@ void eotp_state_sweep(const char *dir, long max_age,
 
     if (dirfd < 0) {
         return;
-    }
-    if (max_age < EOTP_PENDING_MAX_AGE) {
-        max_age = EOTP_PENDING_MAX_AGE;
     }
     if (!sweep_due(dirfd, now)) {
         (void)close(dirfd);
@@ -1082,7 +1343,7 @@ void eotp_state_sweep(const char *dir, long max_age,
         char base[256];
 
         if (record_base(e->d_name, base, sizeof(base))) {
-            sweep_one(dirfd, base, now, max_age);
+            sweep_one(dirfd, base, now, lg);
         }
     }
     (void)closedir(d);

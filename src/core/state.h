@@ -11,20 +11,36 @@
  * root can write state_dir, so an unprivileged user cannot use this to
  * clear a lockout or a send limit.
  *
- * Record format (version 2), one "key=value" per line, every line ending
+ * Record format (version 3), one "key=value" per line, every line ending
  * in a newline, the last line "end=":
  *
- *   version=2
+ *   version=3
  *   send=T,T,...        codes sent (user) or sends from the address (rhost)
+ *   send_window=SECONDS how long the send list must be kept
  *   wrong=T,T,...       wrong codes typed (user)
+ *   wrong_window=SECONDS
+ *   grace_window=SECONDS how long grace bindings must be kept
  *   pending=MSGID KEY CHANNEL TIME     a platform code that may be reused
  *   code=ID MSGID KEY MAC CHANNEL CREATED EXPIRES WRONG   a local code
  *   grace=MAC TIME      a successful login that may skip the code
+ *   value=EXPIRES TEXT  a generic record's value (store.h rec_put,
+ *                       add_once), printable ASCII, until EXPIRES
  *   end=
  *
  * T and times are Unix seconds; KEY is sha256(template_id NUL dest) and MAC
  * an HMAC-SHA256 under the host key, both lowercase hex: no code, key text,
  * address or destination is ever stored.
+ *
+ * Windows (version 3): several PAM services may use one state_dir with
+ * different limits.  Each list keeps the longest window any config that
+ * wrote to it needs, and a prune never drops what is inside it, so a
+ * service with lockout = off or a shorter window never shortens what a
+ * stricter one counts.  A window line is written only for a non-empty
+ * list; when a list empties, its window falls back to the current
+ * config's.  Version 2 records (no window lines) are read with every
+ * window at its largest possible value (EOTP_WINDOW_MAX,
+ * EOTP_GRACE_WINDOW_MAX): nothing is lost on upgrade, and the events
+ * leave the record as they age out.
  */
 #ifndef EOTP_STATE_H
 #define EOTP_STATE_H
@@ -47,6 +63,11 @@
 #define EOTP_HEX256 65      /* 64 hex digits + NUL */
 #define EOTP_CODE_ID_HEX 17 /* 16 hex digits + NUL */
 #define EOTP_HOSTKEY_LEN 32
+/* The longest window of a rate limit (cfg.c) and of grace_period. */
+#define EOTP_WINDOW_MAX (7L * 86400)
+#define EOTP_GRACE_WINDOW_MAX 86400L
+/* A generic record's value: printable ASCII, shorter than this. */
+#define EOTP_STATE_VALUE_MAX 256
 /* Longest wait for a record's lock; past it the login fails closed
  * (EOTP_E_STATE).  A holder keeps the lock at most for one send, which
  * the login deadline bounds (30 s by default). */
@@ -55,6 +76,7 @@
 /* Timestamps of events, oldest first. */
 struct eotp_events {
     size_t n;
+    long window; /* seconds the list must be kept (0: unknown/none) */
     long long t[EOTP_EVENTS_MAX];
 };
 
@@ -93,6 +115,18 @@ struct eotp_state {
     size_t ncodes;
     struct eotp_grace grace[EOTP_GRACE_MAX];
     size_t ngrace;
+    long grace_window; /* seconds grace bindings must be kept */
+    /* A generic record (store.h): a value until value_expires. */
+    bool has_value;
+    long long value_expires;
+    char value[EOTP_STATE_VALUE_MAX];
+};
+
+/* The windows the current config needs (0: that limit is off). */
+struct eotp_state_need {
+    long send;
+    long wrong;
+    long grace;
 };
 
 struct eotp_state_handle {
@@ -126,6 +160,19 @@ int eotp_state_lock_rhost(const char *dir, const char *rhost,
                           const struct eotp_logger *lg,
                           struct eotp_state_handle *h);
 
+/* The same with the address's hash (eotp_state_rhost_hash) given. */
+int eotp_state_lock_rhost_hash(const char *dir, const char *hex,
+                               const struct eotp_logger *lg,
+                               struct eotp_state_handle *h);
+
+/*
+ * The same for a generic record of store.h: "+x-" NS "-" ID, ns of
+ * [a-z0-9_], id of [A-Za-z0-9_.-] (1 to 64).
+ */
+int eotp_state_lock_generic(const char *dir, const char *ns, const char *id,
+                            const struct eotp_logger *lg,
+                            struct eotp_state_handle *h);
+
 /* Read the record (empty when absent or corrupt, which is logged). */
 int eotp_state_load(struct eotp_state_handle *h, struct eotp_state *st);
 
@@ -155,6 +202,17 @@ int eotp_state_pending_key(const char *template_id, const char *dest,
 /* Base name of a user's record ("" and EOTP_E_STATE if impossible). */
 int eotp_state_user_name(const char *user, char *out, size_t outlen);
 
+/*
+ * HMAC-SHA256(key, "rhost-v1" NUL address) in hex, the address as it
+ * counts: IPv6 per /64, IPv4-mapped as IPv4, other text as given.
+ */
+int eotp_state_rhost_hash(const char *rhost,
+                          const unsigned char key[EOTP_HOSTKEY_LEN],
+                          char hex[EOTP_HEX256]);
+
+/* "+r-" and the first 40 digits of such a hash. */
+int eotp_state_rhost_hash_name(const char *hex, char *out, size_t outlen);
+
 /* Base name of an address's record, "+r-" and 40 hex digits. */
 int eotp_state_rhost_name(const char *rhost,
                           const unsigned char key[EOTP_HOSTKEY_LEN], char *out,
@@ -170,12 +228,23 @@ int eotp_state_hostkey(const char *dir, const struct eotp_logger *lg,
                        unsigned char key[EOTP_HOSTKEY_LEN]);
 
 /*
- * Remove records (and their lock files) not written for max_age seconds:
- * they can hold nothing that still counts.  Runs at most once an hour
- * per state_dir; busy records are skipped.  Best effort, never fails.
+ * Drop everything in a record that can no longer count: events outside
+ * max(the list's window, need's) (the windows are updated, see the
+ * format), pending codes older than EOTP_PENDING_MAX_AGE, expired local
+ * codes, grace bindings outside max(grace_window, need->grace).  Never
+ * drops what another config's windows recorded in the record still need.
  */
-void eotp_state_sweep(const char *dir, long max_age,
-                      const struct eotp_logger *lg);
+void eotp_state_prune(struct eotp_state *st,
+                      const struct eotp_state_need *need, long long now);
+
+/*
+ * Remove records (and their lock files) that hold nothing any config
+ * still counts: records not written for EOTP_PENDING_MAX_AGE are read and
+ * pruned with their own windows only (eotp_state_prune, need all 0), and
+ * removed when that leaves them empty.  Runs at most once an hour per
+ * state_dir; busy records are skipped.  Best effort, never fails.
+ */
+void eotp_state_sweep(const char *dir, const struct eotp_logger *lg);
 
 /* Entries of a record. */
 struct eotp_pending *eotp_state_find_pending(struct eotp_state *st,

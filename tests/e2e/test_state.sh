@@ -130,7 +130,7 @@ shift_times() { python3 "$T/shift.py" "$@"; }
 # record_ok FILE: the record is a root-owned regular file in the format.
 record_ok() {
     [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %u "$1")" = 0 ] &&
-        head -n 1 "$1" | grep -qx 'version=2' && tail -n 1 "$1" | grep -qx 'end='
+        head -n 1 "$1" | grep -qx 'version=3' && tail -n 1 "$1" | grep -qx 'end='
 }
 
 # ---- send limits under concurrency -------------------------------------------------
@@ -262,6 +262,41 @@ assert_eq "parallel sessions, local code: the one at the prompt is refused" PAM_
 assert_match "parallel sessions, local code: its answer was not checked" \
     'SYSLOG: <4> .*answer not checked user=daemon' "$OUT"
 
+# However many sessions check answers at once, the service never sees more
+# answers per lockout window than the lockout allows: each answer reserves
+# its attempt under the lock before it is sent (issue 11 item 1; before,
+# 12 sessions got 11 answers checked).
+fresh lockout=3/900 max_attempts=3
+mockctl config --codes-3004 yes >/dev/null
+mockctl fault slow --path /v1/verifications --delay-ms 500 >/dev/null
+pids=()
+for i in $(seq 12); do
+    timeout 60 "$HARNESS" --confdir "$T/pam.d" --service eotp --user daemon \
+        --outbox "$MOCK_OUTBOX" --to $PHONE -- @wrong @wrong @wrong >"$T/par.$i" 2>&1 &
+    pids+=($!)
+done
+wait "${pids[@]}"
+mockctl fault none >/dev/null
+assert_eq "12 parallel sessions, lockout 3/900, slow verify: at most 3 answers checked" \
+    3 "$(calls_to /v1/verifications)"
+assert_eq "12 parallel sessions: none got in" 0 "$(grep -l '^RESULT: PAM_SUCCESS' "$T"/par.* | wc -l)"
+assert_eq "12 parallel sessions: all were told of the lockout" 12 \
+    "$(grep -l '^ERROR: Too many wrong codes' "$T"/par.* | wc -l)"
+assert_eq "12 parallel sessions: the record holds exactly 3 wrong codes" 3 \
+    "$(sed -n 's/^wrong=//p' "$T/state/daemon.state" | tr ',' '\n' | wc -l)"
+login daemon $PHONE -- @code
+assert_eq "12 parallel sessions: then locked out, right code or not" PAM_AUTH_ERR "$RES"
+# A transport failure gives the reserved attempt back.
+fresh lockout=2/900
+mockctl fault status500 --path /v1/verifications --count 1 >/dev/null
+login daemon $PHONE -- @code
+mockctl fault none >/dev/null
+assert_eq "verification failed (500): not in" PAM_AUTHINFO_UNAVAIL "$RES"
+assert_eq "the reserved attempt was given back" "" \
+    "$(sed -n 's/^wrong=//p' "$T/state/daemon.state")"
+login daemon $PHONE -- @wrong @code
+assert_eq "an answer the service did not judge is not counted" PAM_SUCCESS "$RES"
+
 # Durability: records are replaced atomically (temp file + rename); only
 # the save that records a wrong code is fsync'ed, so a lockout survives a
 # power failure while a successful login costs no disk flush.
@@ -295,6 +330,39 @@ assert_match "user told when" '^ERROR: Too many wrong codes; try again in 15 min
 cli state reset daemon >/dev/null
 login daemon $PHONE -- @code
 assert_eq "state reset lifts the lockout" PAM_SUCCESS "$RES"
+
+# ---- several services, one state_dir (issue 11 item 2) ----------------------------------
+# A login, the sweep, or "engagelab-otp test" under a config with
+# lockout = off (or a shorter window) never shortens what a stricter
+# service counts: each list keeps its window in the record.
+fresh lockout=3/86400 max_attempts=3
+write_conf "$T/conf.loose" lockout=off send_limit=off rhost_send_limit=off
+service loose "conf=$T/conf.loose"
+login daemon $PHONE -- @wrong @wrong @wrong
+assert_eq "strict service (lockout 3/86400): three wrong codes" PAM_AUTH_ERR "$RES"
+SVC=loose login daemon $PHONE -- @wrong @wrong @wrong
+assert_eq "a login under a service with lockout = off" PAM_MAXTRIES "$RES"
+login daemon $PHONE -- @code
+assert_eq "strict service: still locked out after a login under lockout = off" PAM_AUTH_ERR "$RES"
+assert_match "strict service: told so" '^ERROR: Too many wrong codes' "$OUT"
+"$CLI" -c "$T/conf.loose" test daemon </dev/null >/dev/null 2>&1
+login daemon $PHONE -- @code
+assert_eq "strict service: still locked out after engagelab-otp test under lockout = off" PAM_AUTH_ERR "$RES"
+write_conf "$T/conf.short" lockout=3/60
+service short "conf=$T/conf.short"
+shift_times "$T/state/daemon.state" wrong 3600
+SVC=short login daemon $PHONE -- @wrong
+assert_match "a service with a shorter window (3/60) checks the answer" '^PROMPT: Wrong code' "$OUT"
+login daemon $PHONE -- @code
+assert_eq "strict service: still locked out after a login under a shorter window" PAM_AUTH_ERR "$RES"
+# The sweep, run by a login of another user under the loose config, keeps
+# the record: its own window (86400) still needs it.
+touch -d '-2 hours' "$T/state/daemon.state" "$T/state/+sweep"
+SVC=loose login bin +6590000001 -- @code
+assert_eq "another user's login under lockout = off" PAM_SUCCESS "$RES"
+if [ -f "$T/state/daemon.state" ]; then t_ok "the sweep under lockout = off keeps a record the strict service needs"; else t_fail "the sweep under lockout = off keeps a record the strict service needs" "$(ls -la "$T/state")"; fi
+login daemon $PHONE -- @code
+assert_eq "strict service: still locked out after the sweep" PAM_AUTH_ERR "$RES"
 
 # ---- resend on an empty answer ------------------------------------------------------------
 

@@ -85,6 +85,9 @@ static void fill(struct eotp_state *s)
     s->ngrace = 1;
     memcpy(s->grace[0].mac, MAC64, 65);
     s->grace[0].time = 1004;
+    s->sends.window = 900;
+    s->wrong.window = 600;
+    s->grace_window = 60;
 }
 
 static void test_roundtrip(void **state)
@@ -97,19 +100,25 @@ static void test_roundtrip(void **state)
     fill(&st2);
     n = eotp_state_format(&st2, buf, sizeof(buf));
     assert_true(n > 0);
-    assert_string_equal(buf, "version=2\n"
+    assert_string_equal(buf, "version=3\n"
                              "send=1000,1005\n"
+                             "send_window=900\n"
                              "wrong=1003\n"
+                             "wrong_window=600\n"
                              "pending=1725407449772531712 " KEY64 " sms 1001\n"
                              "code=00112233aabbccdd 42 " KEY64 " " MAC64
                              " voice 1002 1302 2\n"
                              "grace=" MAC64 " 1004\n"
+                             "grace_window=60\n"
                              "end=\n");
     assert_int_equal(eotp_state_parse(buf, (size_t)n, &st), EOTP_OK);
     assert_int_equal(eotp_state_format(&st, buf2, sizeof(buf2)), n);
     assert_string_equal(buf, buf2);
     assert_int_equal(st.codes[0].wrong, 2);
     assert_int_equal(st.pending[0].time, 1001);
+    assert_int_equal(st.sends.window, 900);
+    assert_int_equal(st.wrong.window, 600);
+    assert_int_equal(st.grace_window, 60);
 }
 
 /* Whatever is in memory, the writer only writes what reads back. */
@@ -150,7 +159,7 @@ static void test_empty(void **state)
     memset(&st2, 0, sizeof(st2));
     assert_true(eotp_state_is_empty(&st2));
     assert_int_equal(eotp_state_format(&st2, buf, sizeof(buf)), 15);
-    assert_string_equal(buf, "version=2\nend=\n");
+    assert_string_equal(buf, "version=3\nend=\n");
     assert_int_equal(parse(buf), EOTP_OK);
     assert_true(eotp_state_is_empty(&st));
     assert_int_equal(eotp_state_parse("", 0, &st), EOTP_OK);
@@ -171,10 +180,17 @@ static void test_parse_sorts_and_skips_unknown(void **state)
 static void test_parse_rejects(void **state)
 {
     static const char *const bad[] = {
-        "",                                       /* placeholder, skipped */
-        "send=1\nend=\n",                         /* no version */
-        "version=1\nend=\n",                      /* old version */
-        "version=3\nend=\n",                      /* newer version */
+        "",                                         /* placeholder, skipped */
+        "send=1\nend=\n",                           /* no version */
+        "version=1\nend=\n",                        /* old version */
+        "version=4\nend=\n",                        /* newer version */
+        "version=3\nvalue=12\nend=\n",              /* no space */
+        "version=3\nvalue=x y\nend=\n",             /* bad time */
+        "version=3\nvalue=1 a\nvalue=1 b\nend=\n",  /* twice */
+        "version=3\nvalue=1 a\tb\nend=\n",          /* control char */
+        "version=3\nsend=1\nsend_window=0\nend=\n", /* window 0 */
+        "version=3\nsend=1\nsend_window=604801\nend=\n", /* too long */
+        "version=3\ngrace_window=86401\nend=\n",
         "version=2\nsend=1\n",                    /* no end line */
         "version=2\nsend=1\nend=",                /* no final newline */
         "version=2\nend=\nsend=1\n",              /* text after the end */
@@ -380,11 +396,16 @@ static void test_prune_user(void **state)
     assert_int_equal(st.sends.n, 0);
     assert_int_equal(st.wrong.n, 0);
     assert_true(eotp_state_is_empty(&st));
-    /* A limit switched off forgets its events. */
+    /* A limit switched off keeps what the list's window needs (another
+     * service may count them), then forgets them. */
     fill(&st);
     cfg.send_limit.count = 0;
     eotp_limits_prune_user(&st, &cfg, 1006);
+    assert_int_equal(st.sends.n, 2);
+    assert_int_equal(st.sends.window, 900);
+    eotp_limits_prune_user(&st, &cfg, 1005 + 900);
     assert_int_equal(st.sends.n, 0);
+    assert_int_equal(st.sends.window, 0);
     /* A local code claiming a lifetime longer than any code_ttl is
      * dropped. */
     fill(&st);
@@ -392,6 +413,135 @@ static void test_prune_user(void **state)
     eotp_limits_prune_user(&st, &cfg, 1003);
     assert_int_equal(st.ncodes, 0);
     eotp_cfg_free(&cfg);
+}
+
+/*
+ * Issue 11 item 2: one service's limits never erase what another's need.
+ * Service A: lockout 3/86400, grace 3600; service B: lockout off, grace
+ * off, send_limit 2/60.
+ */
+static void test_prune_other_service(void **state)
+{
+    struct eotp_cfg a;
+    struct eotp_cfg b;
+    const long long t0 = 100000;
+
+    (void)state;
+    assert_int_equal(eotp_cfg_init(&a), EOTP_OK);
+    assert_int_equal(eotp_cfg_init(&b), EOTP_OK);
+    a.lockout.count = 3;
+    a.lockout.seconds = 86400;
+    a.grace_period = 3600;
+    a.send_limit.seconds = 3600;
+    b.lockout.count = 0;
+    b.grace_period = 0;
+    b.send_limit.count = 2;
+    b.send_limit.seconds = 60;
+    memset(&st, 0, sizeof(st));
+    eotp_limits_prune_user(&st, &a, t0);
+    for (int i = 0; i < 3; i++) {
+        eotp_events_add(&st.wrong, t0 + i);
+    }
+    eotp_events_add(&st.sends, t0);
+    eotp_grace_put(&st, MAC64, t0);
+    assert_true(eotp_rate_wait(&st.wrong, &a.lockout, t0 + 3) > 0);
+    /* A login under B, later (B's windows are long over). */
+    eotp_limits_prune_user(&st, &b, t0 + 1000);
+    assert_int_equal(st.wrong.n, 3);
+    assert_int_equal(st.wrong.window, 86400);
+    assert_int_equal(st.sends.n, 1);
+    assert_int_equal(st.sends.window, 3600);
+    assert_int_equal(st.ngrace, 1);
+    assert_int_equal(st.grace_window, 3600);
+    /* Through a save and a load under B: still there. */
+    {
+        static char buf[EOTP_STATE_MAX_SIZE + 1];
+        int n = eotp_state_format(&st, buf, sizeof(buf));
+
+        assert_true(n > 0);
+        assert_int_equal(eotp_state_parse(buf, (size_t)n, &st2), EOTP_OK);
+    }
+    eotp_limits_prune_user(&st2, &b, t0 + 2000);
+    assert_true(eotp_rate_wait(&st2.wrong, &a.lockout, t0 + 2000) > 0);
+    assert_int_equal(st2.ngrace, 1);
+    /* B's own check sees only its own window. */
+    assert_int_equal(eotp_rate_wait(&st2.sends, &b.send_limit, t0 + 2000), 0);
+    /* Past A's windows, everything goes and the windows fall back. */
+    eotp_limits_prune_user(&st2, &b, t0 + 86400 + 3);
+    assert_true(eotp_state_is_empty(&st2));
+    assert_int_equal(st2.wrong.window, 0);
+    assert_int_equal(st2.sends.window, 60);
+    assert_int_equal(st2.grace_window, 0);
+    /* A shorter window (900) does not trim the longer one (86400). */
+    b.lockout.count = 3;
+    b.lockout.seconds = 900;
+    eotp_limits_prune_user(&st, &b, t0 + 5000);
+    assert_int_equal(st.wrong.n, 3);
+    assert_int_equal(eotp_rate_wait(&st.wrong, &b.lockout, t0 + 5000), 0);
+    assert_true(eotp_rate_wait(&st.wrong, &a.lockout, t0 + 5000) > 0);
+    /* An address record keeps its sends by its own window too. */
+    memset(&st2, 0, sizeof(st2));
+    a.rhost_send_limit.seconds = 3600;
+    eotp_limits_prune_rhost(&st2, &a, t0);
+    eotp_events_add(&st2.sends, t0);
+    b.rhost_send_limit.count = 0;
+    eotp_limits_prune_rhost(&st2, &b, t0 + 1000);
+    assert_int_equal(st2.sends.n, 1);
+    eotp_cfg_free(&a);
+    eotp_cfg_free(&b);
+}
+
+/* A generic record's value (store.h rec_put). */
+static void test_value(void **state)
+{
+    static char buf[EOTP_STATE_MAX_SIZE + 1];
+    static const struct eotp_state_need none = {0, 0, 0};
+    int n;
+
+    (void)state;
+    assert_int_equal(parse("version=3\nvalue=5000  a = b \nend=\n"), EOTP_OK);
+    assert_true(st.has_value);
+    assert_int_equal(st.value_expires, 5000);
+    assert_string_equal(st.value, " a = b ");
+    assert_false(eotp_state_is_empty(&st));
+    n = eotp_state_format(&st, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_string_equal(buf, "version=3\nvalue=5000  a = b \nend=\n");
+    eotp_state_prune(&st, &none, 4999);
+    assert_true(st.has_value);
+    eotp_state_prune(&st, &none, 5000);
+    assert_false(st.has_value);
+    assert_true(eotp_state_is_empty(&st));
+}
+
+/* Version 2 records have no windows: kept as long as any config may
+ * need them. */
+static void test_parse_v2_windows(void **state)
+{
+    struct eotp_state_need none = {0, 0, 0};
+
+    (void)state;
+    assert_int_equal(parse(
+                         "version=2\nsend=1000\nwrong=1000,1001\ngrace=" MAC64
+                         " 1000\nend=\n"),
+                     EOTP_OK);
+    assert_int_equal(st.sends.window, EOTP_WINDOW_MAX);
+    assert_int_equal(st.wrong.window, EOTP_WINDOW_MAX);
+    assert_int_equal(st.grace_window, EOTP_GRACE_WINDOW_MAX);
+    eotp_state_prune(&st, &none, 1000 + 86399);
+    assert_int_equal(st.wrong.n, 2);
+    assert_int_equal(st.ngrace, 1);
+    eotp_state_prune(&st, &none, 1000 + 86400);
+    assert_int_equal(st.ngrace, 0);
+    assert_int_equal(st.wrong.n, 2);
+    eotp_state_prune(&st, &none, 1001 + EOTP_WINDOW_MAX);
+    assert_true(eotp_state_is_empty(&st));
+    /* Version 3 without a window line: the same. */
+    assert_int_equal(parse("version=3\nwrong=1000\nend=\n"), EOTP_OK);
+    assert_int_equal(st.wrong.window, EOTP_WINDOW_MAX);
+    assert_int_equal(parse("version=3\nwrong=1000\nwrong_window=30\nend=\n"),
+                     EOTP_OK);
+    assert_int_equal(st.wrong.window, 30);
 }
 
 static void test_wait_text(void **state)
@@ -822,7 +972,7 @@ static void test_sweep(void **state)
     set_mtime("orphan.lock", now - 100000);
     set_mtime("stale.tmp", now - 100000);
     set_mtime("+hostkey.lock", now - 100000);
-    eotp_state_sweep(dir, 3600, &lg);
+    eotp_state_sweep(dir, &lg);
     assert_false(exists("old.state"));
     assert_false(exists("old.lock"));
     assert_false(exists("+r-00.state"));
@@ -834,11 +984,43 @@ static void test_sweep(void **state)
     /* At most once an hour. */
     write_file("old2.state", "version=2\nsend=1\nend=\n", 22);
     set_mtime("old2.state", now - 100000);
-    eotp_state_sweep(dir, 3600, &lg);
+    eotp_state_sweep(dir, &lg);
     assert_true(exists("old2.state"));
     set_mtime("+sweep", now - 7200);
-    eotp_state_sweep(dir, 3600, &lg);
+    eotp_state_sweep(dir, &lg);
     assert_false(exists("old2.state"));
+}
+
+/* The sweep keeps what a record's own windows need, whatever the config
+ * of the login that runs it (issue 11 item 2). */
+static void test_sweep_windows(void **state)
+{
+    time_t now = time(NULL);
+    char rec[128];
+    int n;
+
+    (void)state;
+    need_root();
+    n = snprintf(rec, sizeof(rec),
+                 "version=3\nwrong=%lld\nwrong_window=86400\nend=\n",
+                 (long long)now - 2000);
+    write_file("keep.state", rec, (size_t)n);
+    n = snprintf(rec, sizeof(rec),
+                 "version=3\nwrong=%lld\nwrong_window=900\nend=\n",
+                 (long long)now - 2000);
+    write_file("drop.state", rec, (size_t)n);
+    n = snprintf(rec, sizeof(rec), "version=2\nwrong=%lld\nend=\n",
+                 (long long)now - 2000);
+    write_file("v2.state", rec, (size_t)n);
+    set_mtime("keep.state", now - 2000);
+    set_mtime("drop.state", now - 2000);
+    set_mtime("v2.state", now - 2000);
+    write_file("+sweep", "", 0);
+    set_mtime("+sweep", now - 7200);
+    eotp_state_sweep(dir, &lg);
+    assert_true(exists("keep.state"));
+    assert_false(exists("drop.state"));
+    assert_true(exists("v2.state"));
 }
 
 /* A record in use is left alone by the sweep. */
@@ -855,7 +1037,7 @@ static void test_sweep_skips_locked(void **state)
     set_mtime("busy.lock", now - 100000);
     write_file("+sweep", "", 0);
     set_mtime("+sweep", now - 7200);
-    eotp_state_sweep(dir, 3600, &lg);
+    eotp_state_sweep(dir, &lg);
     assert_true(exists("busy.state"));
     eotp_state_unlock(&h);
 }
@@ -874,6 +1056,9 @@ int main(void)
         cmocka_unit_test(test_rate_wait),
         cmocka_unit_test(test_rate_bounds),
         cmocka_unit_test(test_prune_user),
+        cmocka_unit_test(test_prune_other_service),
+        cmocka_unit_test(test_parse_v2_windows),
+        cmocka_unit_test(test_value),
         cmocka_unit_test(test_wait_text),
         cmocka_unit_test(test_entries),
         cmocka_unit_test(test_user_names),
@@ -888,6 +1073,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostkey, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_sweep, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_sweep_skips_locked, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_sweep_windows, make_dir,
                                         remove_dir),
     };
 
