@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "secret.h"
 #include "state.h"
+#include "transport.h"
 #include "usermap.h"
 
 #include <stdio.h>
@@ -94,6 +95,9 @@ static void set_detail(struct eotp_result *res, struct eotp_api *api, int r)
         (void)snprintf(res->detail, sizeof(res->detail),
                        "http=%ld code=%ld message=\"%.120s\"", e->http_status,
                        e->code, e->message);
+    } else if (e->message[0] != '\0') {
+        /* A failure outside the REST API (SMPP): fields of its own. */
+        (void)snprintf(res->detail, sizeof(res->detail), "%s", e->message);
     } else if (eotp_err_is_service_failure(r)) {
         char safe[128];
 
@@ -396,7 +400,7 @@ static int send_locked(struct flow *f, const struct target *t, long long now)
         }
         req.code = code;
     }
-    r = eotp_api_send(f->api, &req, &sr);
+    r = eotp_transport_send(cfg, f->api, &req, &sr);
     eotp_memzero(code, sizeof(code));
     if (r == EOTP_OK) {
         reserved = false; /* the reservation is now a send */
