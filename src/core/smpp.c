@@ -210,8 +210,9 @@ static void set_info(struct eotp_smpp_info *info, const char *step,
     info->status = status;
     if (status != 0) {
         (void)snprintf(info->detail, sizeof(info->detail),
-                       "transport=smpp step=%.12s status=0x%08x(%s)%s%s%s", step,
-                       (unsigned int)status, eotp_smpp_status_name(status),
+                       "transport=smpp step=%.12s status=0x%08x(%s)%s%s%s",
+                       step, (unsigned int)status,
+                       eotp_smpp_status_name(status),
                        safe[0] != '\0' ? " error=\"" : "", safe,
                        safe[0] != '\0' ? "\"" : "");
     } else {
@@ -471,8 +472,7 @@ int eotp_smpp_parse(const unsigned char *buf, size_t len, uint32_t want_cmd,
             return r;
         }
         pdu.message_id[sizeof(pdu.message_id) - 1] = 0;
-        if (eotp_api_token_ok((const char *)pdu.message_id,
-                              EOTP_MSGID_MAX)) {
+        if (eotp_api_token_ok((const char *)pdu.message_id, EOTP_MSGID_MAX)) {
             (void)snprintf(out->message_id, sizeof(out->message_id), "%s",
                            (const char *)pdu.message_id);
         }
@@ -551,8 +551,7 @@ static void tls_error(struct conn *c, const char *step, const char *what)
     }
     if (c->ssl != NULL && SSL_get_verify_result(c->ssl) != X509_V_OK) {
         set_info(c->info, step, 0, "%s: certificate: %s", what,
-                 X509_verify_cert_error_string(
-                     SSL_get_verify_result(c->ssl)));
+                 X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
     } else {
         set_info(c->info, step, 0, "%s%s%s", what, text[0] != '\0' ? ": " : "",
                  text);
@@ -1005,8 +1004,8 @@ static int session(const struct eotp_smpp_opts *o, const unsigned char *pdu,
     (void)sigaddset(&pipe_set, SIGPIPE);
     (void)pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
     (void)sigemptyset(&pending);
-    pipe_was_pending =
-        sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    pipe_was_pending = sigpending(&pending) == 0 &&
+                       sigismember(&pending, SIGPIPE) == 1;
 
     r = conn_connect(&c, o);
     if (r == EOTP_OK && o->tls) {
@@ -1021,18 +1020,16 @@ static int session(const struct eotp_smpp_opts *o, const unsigned char *pdu,
             set_info(info, "submit", 0, "cannot send submit_sm");
         }
         if (r == EOTP_OK) {
-            r = wait_answer(&c, "submit", EOTP_SMPP_SUBMIT_SM_RESP,
-                            SEQ_SUBMIT, &c.end, &ans);
+            r = wait_answer(&c, "submit", EOTP_SMPP_SUBMIT_SM_RESP, SEQ_SUBMIT,
+                            &c.end, &ans);
             if (r == READ_EOF) {
                 r = EOTP_E_TRANSPORT; /* the message may have gone out */
             }
         }
         if (r == EOTP_OK) {
-            r = eotp_smpp_map_status(EOTP_SMPP_SUBMIT_SM_RESP,
-                                     ans.hdr.status);
+            r = eotp_smpp_map_status(EOTP_SMPP_SUBMIT_SM_RESP, ans.hdr.status);
             if (r != EOTP_OK) {
-                set_info(info, "submit", ans.hdr.status,
-                         "submit_sm refused");
+                set_info(info, "submit", ans.hdr.status, "submit_sm refused");
             } else {
                 memcpy(out->message_id, ans.message_id,
                        sizeof(out->message_id));
@@ -1066,8 +1063,8 @@ static int session(const struct eotp_smpp_opts *o, const unsigned char *pdu,
 }
 
 int eotp_smpp_send(const struct eotp_smpp_opts *o,
-                   const struct eotp_send_req *req,
-                   struct eotp_send_resp *out, struct eotp_smpp_info *info)
+                   const struct eotp_send_req *req, struct eotp_send_resp *out,
+                   struct eotp_smpp_info *info)
 {
     unsigned char *pdu = malloc(PDU_OUT_MAX);
     struct eotp_send_resp sr;
@@ -1143,8 +1140,8 @@ int eotp_smpp_parse(const unsigned char *buf, size_t len, uint32_t want_cmd,
 }
 
 int eotp_smpp_send(const struct eotp_smpp_opts *o,
-                   const struct eotp_send_req *req,
-                   struct eotp_send_resp *out, struct eotp_smpp_info *info)
+                   const struct eotp_send_req *req, struct eotp_send_resp *out,
+                   struct eotp_smpp_info *info)
 {
     (void)o;
     (void)req;

@@ -20,7 +20,7 @@
 
 #define EOTP_SMPP_PDU_MIN 16          /* the header alone */
 #define EOTP_SMPP_PDU_MAX (64 * 1024) /* a longer command_length: refused */
-#define EOTP_SMPP_SHORT_MAX 253  /* octets libsmpp34 packs in short_message */
+#define EOTP_SMPP_SHORT_MAX 253 /* octets libsmpp34 packs in short_message */
 #define EOTP_SMPP_PAYLOAD_MAX 1024 /* octets of message_payload (libsmpp34) */
 #define EOTP_SMPP_PASSWORD_MAX 8   /* SMPP 3.4 password: 8 characters */
 #define EOTP_SMPP_SYSTEM_ID_MAX 15
@@ -52,10 +52,10 @@ struct eotp_smpp_opts {
 
 /* What went wrong, for logs and the admin tool (never a secret). */
 struct eotp_smpp_info {
-    const char *step;  /* "connect", "tls", "bind", "submit", ... */
-    uint32_t status;   /* command_status of a refusal, else 0 */
+    const char *step; /* "connect", "tls", "bind", "submit", ... */
+    uint32_t status;  /* command_status of a refusal, else 0 */
     char detail[EOTP_SMPP_DETAIL_MAX]; /* key=value fields, sanitised */
-    long elapsed_ms;   /* time spent in the session */
+    long elapsed_ms;                   /* time spent in the session */
 };
 
 /*
@@ -77,8 +77,8 @@ struct eotp_smpp_info {
  * info (may be NULL) tells which step failed and why.
  */
 int eotp_smpp_send(const struct eotp_smpp_opts *o,
-                   const struct eotp_send_req *req,
-                   struct eotp_send_resp *out, struct eotp_smpp_info *info);
+                   const struct eotp_send_req *req, struct eotp_send_resp *out,
+                   struct eotp_smpp_info *info);
 
 /* Bind and unbind without sending anything (doctor). */
 int eotp_smpp_check_bind(const struct eotp_smpp_opts *o,
@@ -121,10 +121,10 @@ struct eotp_smpp_hdr {
 int eotp_smpp_frame_len(const unsigned char *p4, uint32_t *len);
 
 enum eotp_smpp_kind {
-    EOTP_SMPP_ANSWER,   /* the response waited for */
-    EOTP_SMPP_ENQUIRE,  /* enquire_link: answer enquire_link_resp */
-    EOTP_SMPP_DELIVER,  /* deliver_sm (a receipt): answer deliver_sm_resp */
-    EOTP_SMPP_UNBOUND,  /* the server unbinds: answer unbind_resp */
+    EOTP_SMPP_ANSWER,  /* the response waited for */
+    EOTP_SMPP_ENQUIRE, /* enquire_link: answer enquire_link_resp */
+    EOTP_SMPP_DELIVER, /* deliver_sm (a receipt): answer deliver_sm_resp */
+    EOTP_SMPP_UNBOUND, /* the server unbinds: answer unbind_resp */
 };
 
 struct eotp_smpp_pdu {

@@ -55,8 +55,8 @@ static int read_password(const struct eotp_cfg *cfg, char *pw,
             n--;
         }
     }
-    if (n == 0 || n > EOTP_SMPP_PASSWORD_MAX ||
-        memchr(buf, '\0', n) != NULL || memchr(buf, '\n', n) != NULL) {
+    if (n == 0 || n > EOTP_SMPP_PASSWORD_MAX || memchr(buf, '\0', n) != NULL ||
+        memchr(buf, '\n', n) != NULL) {
         (void)snprintf(info->detail, sizeof(info->detail),
                        "transport=smpp step=config error=\"smpp_password_"
                        "file must hold one line of 1 to %d characters\"",
