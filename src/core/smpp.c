@@ -380,6 +380,41 @@ static int build_bind(const struct eotp_smpp_opts *o, unsigned char *buf,
     return r;
 }
 
+/*
+ * Does libsmpp34 get through this bind_transceiver_resp without failing
+ * inside a TLV?  (It leaks the TLV it was reading when it does.)  The
+ * system_id is terminated within 16 octets, and every TLV is whole (for
+ * sc_interface_version: one octet, which libsmpp34 reads whatever the
+ * length says).
+ */
+static bool bind_resp_shape_ok(const unsigned char *buf, size_t len)
+{
+    const unsigned char *nul = memchr(buf + 16, '\0', len - 16);
+    size_t off;
+
+    if (nul == NULL || nul - (buf + 16) >= 16) {
+        return false;
+    }
+    off = (size_t)(nul - buf) + 1;
+    while (off < len) {
+        unsigned int tag;
+        size_t tlen;
+
+        if (len - off < 4) {
+            return false;
+        }
+        tag = ((unsigned int)buf[off] << 8) | buf[off + 1];
+        tlen = ((size_t)buf[off + 2] << 8) | buf[off + 3];
+        off += 4;
+        if (tlen > len - off || tlen > MAX_TLV_SIZE ||
+            (tag == TLVID_sc_interface_version && tlen != 1)) {
+            return false;
+        }
+        off += tlen;
+    }
+    return true;
+}
+
 int eotp_smpp_parse(const unsigned char *buf, size_t len, uint32_t want_cmd,
                     uint32_t want_seq, struct eotp_smpp_pdu *out)
 {
@@ -449,6 +484,10 @@ int eotp_smpp_parse(const unsigned char *buf, size_t len, uint32_t want_cmd,
         memset(&pdu, 0, sizeof(pdu));
         if (len > BIND_RESP_MAX) {
             out->why = "oversized bind_transceiver_resp";
+            return EOTP_E_BAD_RESPONSE;
+        }
+        if (!bind_resp_shape_ok(buf, len)) {
+            out->why = "malformed bind_transceiver_resp";
             return EOTP_E_BAD_RESPONSE;
         }
         r = unpack(BIND_TRANSCEIVER_RESP, &pdu, buf, len, &pdu.tlv);
@@ -663,7 +702,9 @@ static int conn_tls(struct conn *c, const struct eotp_smpp_opts *o)
     if (literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
                                                 o->host) != 1
                 : SSL_set1_host(c->ssl, o->host) != 1 ||
-                      SSL_set_tlsext_host_name(c->ssl, o->host) != 1) {
+                      SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
+                               TLSEXT_NAMETYPE_host_name,
+                               (void *)(uintptr_t)o->host) != 1) {
         tls_error(c, "tls", "cannot set the host name");
         return EOTP_E_TLS;
     }
