@@ -80,6 +80,13 @@ void eotp_usage_test(FILE *out);
 void eotp_usage_callback(FILE *out);
 void eotp_usage_state(FILE *out);
 
+/*
+ * doctor_smpp.c: with transport = smpp, print the SMPP checks (a WARN
+ * line for smpp_tls = no, an OK or FAIL line for a bind and unbind).
+ * Returns the number of failed checks.
+ */
+int eotp_doctor_smpp(const struct eotp_cfg *cfg);
+
 /* ---- helpers (cli_util.c) ----------------------------------------------- */
 
 /* The one table from a core result (EOTP_OK or EOTP_E_*) to an exit code. */

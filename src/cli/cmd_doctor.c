@@ -34,7 +34,8 @@ static const char *const usage_lines[] = {
     "and one search) when user_sources names ldap; the CA file; TLS to",
     "api_url;",
     "the credentials (a template list call); that the configured template",
-    "exists and is approved; state_dir's owner and mode.",
+    "exists and is approved; with transport = smpp, a bind and unbind",
+    "(nothing sent; WARN when smpp_tls = no); state_dir's owner and mode.",
     "Exit status 1 when any check fails.",
     "",
     "Options:",
@@ -542,6 +543,7 @@ int eotp_cmd_doctor(int argc, char **argv, const struct eotp_global *g)
         check_directory(&rep, g, &cfg);
         check_ca_file(&rep, &cfg);
         check_api(&rep, &cfg);
+        rep.fails += eotp_doctor_smpp(&cfg); /* doctor_smpp.c */
         check_state_dir(&rep, &cfg);
     } else {
         eotp_cli_err("doctor: the other checks need a usable config file");

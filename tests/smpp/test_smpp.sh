@@ -283,6 +283,46 @@ login daemon $PHONE -- @code
 assert_eq "nobody listening: AUTHINFO_UNAVAIL" PAM_AUTHINFO_UNAVAIL "$RES"
 assert_match "  ... reason transport at connect" 'reason=transport .*step=connect' "$OUT"
 
+# ---- the admin tool -------------------------------------------------------------
+
+fresh
+out=$("$CLI" -c "$T/conf" send-code $PHONE 4711 2>&1)
+assert_match "send-code goes by SMPP" '^message_id: [0-9]+' "$out"
+assert_match "  ... channel sms" 'channel: sms' "$out"
+line=$(last_sent)
+assert_eq "  ... the mock got the code" 4711 "$(field "$line" code)"
+assert_eq "  ... as service_type CODE" CODE "$(field "$line" service_type)"
+
+fresh
+fault submit_status=45
+out=$("$CLI" -c "$T/conf" send-code $PHONE 4711 2>&1)
+rc=$?
+assert_eq "send-code refused: exit status 5 (API)" 5 "$rc"
+assert_match "  ... names the SMPP status" 'status=0x00000045\(ESME_RSUBMITFAIL\)' "$out"
+
+fresh
+conns0=$(grep -c '"event":"bind"' "$PDULOG")
+out=$("$CLI" -c "$T/conf" doctor 2>&1)
+assert_match "doctor binds over TLS" '^OK  SMPP bind to 127\.0\.0\.1:[0-9]+ as eotp-test \(TLS' "$out"
+assert_eq "  ... one bind" 1 $(($(grep -c '"event":"bind"' "$PDULOG") - conns0))
+assert_eq "  ... nothing sent" 0 "$(sent_since)"
+assert_match "  ... and unbinds" '"event":"unbound"' "$(tail -n 3 "$PDULOG")"
+assert_no_match "  ... no warning with TLS" '^WARN' "$out"
+
+fresh "smpp_port=$plain_PORT" smpp_tls=no
+out=$("$CLI" -c "$T/conf" doctor 2>&1)
+assert_match "doctor warns about smpp_tls = no" '^WARN smpp_tls = no: .*in clear' "$out"
+assert_match "  ... and binds in plaintext" '^OK  SMPP bind .*plaintext' "$out"
+
+fresh "smpp_password_file=$T/pw2"
+out=$("$CLI" -c "$T/conf" doctor 2>&1)
+assert_match "doctor: refused bind is a FAIL with a hint" \
+    '^FAIL SMPP bind .*refused our credentials.*step=bind.*check smpp_system_id' "$out"
+
+fresh "smpp_port=$wrong_PORT"
+out=$("$CLI" -c "$T/conf" doctor 2>&1)
+assert_match "doctor: wrong certificate is a TLS FAIL" '^FAIL SMPP bind .*TLS failure.*smpp_ca_file' "$out"
+
 # ---- configuration --------------------------------------------------------------------
 
 fresh
