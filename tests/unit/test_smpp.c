@@ -11,8 +11,10 @@
 #include <cmocka.h>
 
 #include "../../src/core/api.h"
+#include "../../src/core/cfg.h"
 #include "../../src/core/err.h"
 #include "../../src/core/smpp.h"
+#include "../../src/core/transport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +160,89 @@ static void test_status_map(void **state)
     assert_string_equal(eotp_smpp_status_name(0x45), "ESME_RSUBMITFAIL");
     assert_string_equal(eotp_smpp_status_name(0x32), "ESME_RINVPARAM");
     assert_string_equal(eotp_smpp_status_name(0x1234), "unknown");
+}
+
+/* Parse text as a config file and validate it; the first error. */
+static int cfg_text(struct eotp_cfg *cfg, const char *text)
+{
+    char buf[2048];
+    int r;
+
+    (void)snprintf(buf, sizeof(buf),
+                   "dev_key = k\ndev_secret = s\ntemplate_id = t\n%s", text);
+    assert_int_equal(eotp_cfg_init(cfg), EOTP_OK);
+    r = eotp_cfg_parse_buffer(cfg, buf, strlen(buf), "test", NULL);
+    if (r == EOTP_OK) {
+        r = eotp_cfg_validate(cfg, NULL);
+    }
+    return r;
+}
+
+static void test_cfg_keys(void **state)
+{
+    static const char full[] = "code_mode = local\ntransport = smpp\n"
+                               "smpp_host = smpp.example.com\n"
+                               "smpp_port = 2775\nsmpp_system_id = acme01\n"
+                               "smpp_password_file = /etc/pw\n";
+    struct eotp_cfg cfg;
+    char text[1024];
+    char val[64];
+
+    (void)state;
+    /* Defaults: https, TLS on. */
+    assert_int_equal(cfg_text(&cfg, ""), EOTP_OK);
+    assert_int_equal(cfg.transport, EOTP_TRANSPORT_HTTPS);
+    assert_true(cfg.smpp_tls);
+    for (size_t i = 0; i < eotp_cfg_key_count(); i++) {
+        if (strcmp(eotp_cfg_key_name(i), "smpp_tls") == 0) {
+            assert_string_equal(eotp_cfg_key_format(&cfg, i, val, sizeof(val)),
+                                "yes");
+        }
+    }
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, full),
+                     eotp_smpp_available() ? EOTP_OK : EOTP_E_CONFIG);
+    if (eotp_smpp_available()) {
+        assert_int_equal(cfg.transport, EOTP_TRANSPORT_SMPP);
+        assert_int_equal(cfg.smpp_port, 2775);
+        assert_string_equal(cfg.smpp_system_id, "acme01");
+    }
+    eotp_cfg_free(&cfg);
+    /* smpp needs code_mode = local, every smpp key, no alt_templates. */
+    assert_int_equal(cfg_text(&cfg, full + strlen("code_mode = local\n")),
+                     EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, "code_mode = local\ntransport = smpp\n"
+                                    "smpp_host = h\nsmpp_port = 1\n"
+                                    "smpp_system_id = x\n"),
+                     EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    (void)snprintf(text, sizeof(text), "%salt_templates = voice:v\n", full);
+    assert_int_equal(cfg_text(&cfg, text), EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    /* Bad values. */
+    assert_int_equal(cfg_text(&cfg, "transport = smtp\n"), EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, "smpp_port = 0\n"), EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, "smpp_port = 65536\n"), EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, "smpp_system_id = 0123456789abcdef\n"),
+                     EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, "smpp_host = -oProxy\n"), EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, "smpp_host = a/b\n"), EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, "smpp_password_file = pw\n"),
+                     EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, "smpp_tls = maybe\n"), EOTP_E_CONFIG);
+    eotp_cfg_free(&cfg);
+    assert_int_equal(cfg_text(&cfg, "smpp_tls = no\nsmpp_host = ::1\n"),
+                     EOTP_OK);
+    assert_false(cfg.smpp_tls);
+    eotp_cfg_free(&cfg);
 }
 
 #ifdef EOTP_HAVE_SMPP
@@ -374,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_ucs2),
         cmocka_unit_test(test_frame_len),
         cmocka_unit_test(test_status_map),
+        cmocka_unit_test(test_cfg_keys),
 #ifdef EOTP_HAVE_SMPP
         cmocka_unit_test(test_build_short),
         cmocka_unit_test(test_build_payload),
