@@ -300,6 +300,25 @@ rc=$?
 assert_eq "send-code refused: exit status 5 (API)" 5 "$rc"
 assert_match "  ... names the SMPP status" 'status=0x00000045\(ESME_RSUBMITFAIL\)' "$out"
 
+# test USER: the code is typed on standard input once the mock has it.
+fresh
+mkfifo "$T/tty"
+(
+    for _ in $(seq 1 100); do
+        [ "$(wc -l <"$MOCK_OUTBOX")" -gt "$OUT0" ] && break
+        sleep 0.1
+    done
+    field "$(last_sent)" code
+) >"$T/tty" &
+typist=$!
+out=$(timeout 30 setsid "$CLI" -c "$T/conf" test daemon <"$T/tty" 2>&1)
+rc=$?
+wait "$typist"
+rm -f "$T/tty"
+assert_eq "test USER over SMPP: verified (exit 0)" 0 "$rc"
+assert_match "  ... result verified, channel SMS" 'channel: SMS' "$out"
+assert_eq "  ... one message over SMPP" 1 "$(sent_since)"
+
 fresh
 conns0=$(grep -c '"event":"bind"' "$PDULOG")
 out=$("$CLI" -c "$T/conf" doctor 2>&1)
