@@ -6,7 +6,8 @@
  * process-wide variables (smpp34_errno, smpp34_strerror) and its trace
  * buffer of 2048 bytes overflows on a PDU with enough fields, so every
  * call into it is made under one lock and only on PDUs whose size is
- * bounded here first (a few dozen fields at most).  Only the 16-byte
+ * bounded here first (a few dozen fields at most), and never on TLVs it
+ * would allocate for (its allocations go unchecked).  Only the 16-byte
  * header is read by hand, to frame PDUs and to read the status of a
  * refusal (EngageLab's 0x32 is not an SMPP 3.4 status, and libsmpp34
  * refuses to unpack it).
@@ -491,7 +492,22 @@ int eotp_smpp_parse(const unsigned char *buf, size_t len, uint32_t want_cmd,
             out->why = "malformed bind_transceiver_resp";
             return EOTP_E_BAD_RESPONSE;
         }
-        r = unpack(BIND_TRANSCEIVER_RESP, &pdu, buf, len, &pdu.tlv);
+        /*
+         * Unpacked without its TLVs (checked above, not needed): for each
+         * TLV libsmpp34 calls malloc and uses the result unchecked, which
+         * would crash the host when memory runs out.
+         */
+        {
+            const unsigned char *nul = memchr(buf + 16, '\0', len - 16);
+            size_t cut = (size_t)(nul - buf) + 1; /* shape_ok: found */
+            unsigned char head[EOTP_SMPP_PDU_MIN + 17];
+
+            memcpy(head, buf, cut);
+            head[0] = head[1] = head[2] = 0;
+            head[3] = (unsigned char)cut;
+            head[cut] = '\0';
+            r = unpack(BIND_TRANSCEIVER_RESP, &pdu, head, cut, &pdu.tlv);
+        }
         if (r != EOTP_OK) {
             out->why = "malformed bind_transceiver_resp";
         }
