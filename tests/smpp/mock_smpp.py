@@ -22,6 +22,7 @@ Faults, on demand: the file --fault-file holds lines "NAME [COUNT]"; the
 first line applies to the next COUNT sessions (default 1, 0 = for ever):
   bind_close            close the connection instead of answering the bind
   bind_status=HEX       bind_transceiver_resp with that command_status
+  bind_rst              accept the bind, then reset the connection (RST)
   submit_status=HEX     submit_sm_resp with that command_status
   generic_nack          answer submit_sm with generic_nack
   oversized             a submit_sm_resp header claiming 0x10001 octets
@@ -31,6 +32,7 @@ first line applies to the next COUNT sessions (default 1, 0 = for ever):
   unexpected            answer submit_sm with a query_sm_resp
   close_mid             half a submit_sm_resp, then close
   close_after_submit    close without answering submit_sm
+  submit_rst            answer submit_sm, then reset the connection (RST)
   slow=SECONDS          wait before answering submit_sm
   chatty                enquire_link and deliver_sm before submit_sm_resp,
                         a receipt (deliver_sm) right after it
@@ -218,6 +220,12 @@ class Session:
             self.send(pdu(BIND_TRX_RESP, int(self.fault_arg(), 16), seq))
             return False
         self.send(pdu(BIND_TRX_RESP, 0, seq, b"engagelab\0"))
+        if name == "bind_rst":
+            # Reset the connection: the client's next writes fail with
+            # ECONNRESET, then EPIPE (SIGPIPE for a careless client).
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, 0))
+            return False
         return True
 
     def answer_submit(self, seq, status, message_id):
@@ -315,6 +323,11 @@ class Session:
             return False
         elif name == "server_unbind":
             self.send(pdu(UNBIND, 0, self.next_seq()))
+        elif name == "submit_rst":
+            self.send(self.answer_submit(seq, status, message_id))
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, 0))
+            return False
         else:
             self.send(self.answer_submit(seq, status, message_id))
             if name == "chatty" and status == 0:

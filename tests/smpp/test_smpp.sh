@@ -200,6 +200,21 @@ login daemon $PHONE -- @code
 assert_eq "bind closed: AUTHINFO_UNAVAIL" PAM_AUTHINFO_UNAVAIL "$RES"
 assert_match "  ... reason api_auth" 'reason=api_auth' "$OUT"
 
+# A reset after the bind: submit_sm cannot be sent (a transport failure);
+# a reset after submit_sm_resp: the answer stands, only the unbind fails.
+for tls in yes no; do
+    if [ $tls = yes ]; then fresh; else fresh "smpp_port=$plain_PORT" smpp_tls=no; fi
+    fault bind_rst
+    login daemon $PHONE -- @code
+    assert_eq "connection reset after the bind (tls=$tls): AUTHINFO_UNAVAIL" \
+        PAM_AUTHINFO_UNAVAIL "$RES"
+    assert_match "  ... reason transport at submit" 'reason=transport .*step=submit' "$OUT"
+    fault submit_rst
+    login daemon $PHONE -- @code
+    assert_eq "connection reset after submit_sm_resp (tls=$tls): logs in" \
+        PAM_SUCCESS "$RES"
+done
+
 # ---- submit_sm_resp statuses --------------------------------------------------
 
 check_status() {
