@@ -55,13 +55,22 @@ DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl libcjson libcrypto \
 DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl libcjson libcrypto \
                  2>/dev/null || echo -lcurl -lcjson -lcrypto)
 LDAP_LIBS   := $(if $(wildcard /usr/include/ldap.h),-lldap -llber,)
+# SMPP transport (issue 15): libsmpp34 packs the PDUs, libssl does TLS.
+# Without libsmpp34 the build has no SMPP (transport = smpp is refused).
+HAVE_SMPP   := $(wildcard /usr/include/libsmpp34/smpp34.h)
+SMPP_CFLAGS := $(if $(HAVE_SMPP),-DEOTP_HAVE_SMPP $(patsubst -I%,-isystem %,\
+                 $(shell $(PKG_CONFIG) --cflags libsmpp34 2>/dev/null || \
+                   echo -I/usr/include/libsmpp34)),)
+SMPP_LIBS   := $(if $(HAVE_SMPP),$(shell $(PKG_CONFIG) --libs libsmpp34 \
+                 libssl 2>/dev/null || echo -lsmpp34 -lssl),)
 
 ALL_CFLAGS  = $(WARN) $(HARDEN) -D_GNU_SOURCE \
               -DEOTP_VERSION=\"$(VERSION)\" \
               -DEOTP_SYSCONFDIR=\"$(SYSCONFDIR)\" \
-              $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
+              $(DEPS_CFLAGS) $(SMPP_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+              $(SANFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(CFLAGS) $(LDFLAGS) $(SANFLAGS)
-LIBS        = $(DEPS_LIBS) $(LDAP_LIBS) -lpthread
+LIBS        = $(DEPS_LIBS) $(LDAP_LIBS) $(SMPP_LIBS) -lpthread
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -194,11 +203,12 @@ FUZZ_CFLAGS  := $(filter-out -fzero-call-used-regs=used \
                   -ftrivial-auto-var-init=zero,$(WARN)) \
                 -g -O1 -D_GNU_SOURCE -DEOTP_VERSION=\"$(VERSION)\" \
                 -DEOTP_SYSCONFDIR=\"$(SYSCONFDIR)\" $(DEPS_CFLAGS) \
-                $(FUZZ_SAN) -MMD -MP
+                $(SMPP_CFLAGS) $(FUZZ_SAN) -MMD -MP
 FUZZ_NAMES   := api_send api_verify api_error cfg usermap state \
                 $(if $(wildcard src/core/callback.h),callback) \
                 $(if $(wildcard src/core/phone.h),phone) \
-                $(if $(wildcard src/core/api_template.h),template)
+                $(if $(wildcard src/core/api_template.h),template) \
+                $(if $(HAVE_SMPP),smpp)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_OBJ     := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 

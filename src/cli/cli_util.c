@@ -199,7 +199,8 @@ int eotp_cli_api_fail(struct eotp_api *api, const char *what, int err)
                      e->message[0] != '\0' ? e->message : "(no message)",
                      e->http_status);
         eotp_cli_err("hint: %s", eotp_api_code_hint(e->code));
-    } else if (e != NULL && e->http_status != 0) {
+    } else if (e != NULL && e->message[0] != '\0') {
+        /* An HTTP status without an error object, or an SMPP failure. */
         eotp_cli_err("%s: %s: %s", what, eotp_strerror(err), e->message);
     } else if (err == EOTP_E_TRANSPORT || err == EOTP_E_TLS ||
                err == EOTP_E_TIMEOUT) {

@@ -46,11 +46,13 @@ static const char *const usage_lines[] = {
     "(trusted, PEM, a current certificate); ldap_insecure (WARN);",
     "state_dir's owner and mode; the PAM stacks in --pam-dir that use the",
     "module (arguments, PAM_IGNORE or a wrong code ending in success) and",
-    "sshd's settings for them.",
+    "sshd's settings for them; with transport = smpp, smpp_tls (WARN when",
+    "no).",
     "With the network: the directory (when user_sources names ldap), TLS",
     "to api_url, the credentials, the template (exists, Approved, has a",
     "code), code_length/code_type against the template's code, and each",
-    "alt_templates template.",
+    "alt_templates template; with transport = smpp, one bind and unbind",
+    "with the configured credentials (nothing is sent).",
     "",
     "Options:",
     "  --offline           skip the checks that need the network",
@@ -326,6 +328,8 @@ static const struct doctor_check checks[] = {
     {"tls", true, eotp_doc_check_api}, /* and credentials, template */
     {"code_shape", true, eotp_doc_check_code_shape},
     {"alt_templates", true, eotp_doc_check_alt_templates},
+    {"smpp_tls", false, eotp_doc_check_smpp_tls},
+    {"smpp", false, eotp_doc_check_smpp}, /* network: skips itself */
 };
 
 /* ---- output -------------------------------------------------------------- */

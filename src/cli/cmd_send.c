@@ -6,6 +6,7 @@
 #include "../core/dest.h"
 #include "../core/err.h"
 #include "../core/secret.h"
+#include "../core/transport.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -32,9 +33,10 @@ static const char *const send_code_lines[] = {
     "Usage: " EOTP_PROG " send-code TO CODE|- [--template ID] [--lang L]",
     "                 [--param K=V]...",
     "",
-    "Send CODE, a code of your own, through a template (/v1/codes).  The",
-    "service does not verify such codes.  With - (or no CODE) the code is",
-    "read from the terminal with echo off, so it does not show in ps(1).",
+    "Send CODE, a code of your own, through a template, the way the",
+    "module sends local codes: /v1/codes, or SMPP when transport = smpp.",
+    "The service does not verify such codes.  With - (or no CODE) the code",
+    "is read from the terminal with echo off, so it does not show in ps(1).",
     "",
     "Options:",
     "  --template ID  template (default: template_id of the config file)",
@@ -256,7 +258,9 @@ static int do_send(int argc, char **argv, const struct eotp_global *g,
     req.params = params.kv;
     req.nparams = params.n;
     req.code = code;
-    r = eotp_api_send(api, &req, &sr);
+    /* A code of our own goes the way the module's codes go (transport). */
+    r = with_code ? eotp_transport_send(&cfg, api, &req, &sr)
+                  : eotp_api_send(api, &req, &sr);
     if (r != EOTP_OK) {
         rc = eotp_cli_api_fail(api, with_code ? "send-code" : "send", r);
         goto out;

@@ -122,5 +122,8 @@ void eotp_doc_check_api(struct eotp_doctor *d);
 void eotp_doc_check_code_shape(struct eotp_doctor *d);
 void eotp_doc_check_alt_templates(struct eotp_doctor *d);
 void eotp_doc_check_pam_stacks(struct eotp_doctor *d);
+/* transport = smpp (doctor_smpp.c). */
+void eotp_doc_check_smpp_tls(struct eotp_doctor *d);
+void eotp_doc_check_smpp(struct eotp_doctor *d);
 
 #endif

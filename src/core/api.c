@@ -728,6 +728,12 @@ const struct eotp_api_error *eotp_api_last_error(const struct eotp_api *api)
     return &api->last;
 }
 
+void eotp_api_note_error(struct eotp_api *api, const char *text)
+{
+    memset(&api->last, 0, sizeof(api->last));
+    (void)snprintf(api->last.message, sizeof(api->last.message), "%s", text);
+}
+
 const char *eotp_api_transport_error(const struct eotp_api *api)
 {
     return eotp_http_last_error(api->http);

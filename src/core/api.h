@@ -78,6 +78,12 @@ int eotp_api_custom_message(struct eotp_api *api, const char *const *to,
 /* Details of the last failed call (service code and text). */
 const struct eotp_api_error *eotp_api_last_error(const struct eotp_api *api);
 
+/*
+ * Keep text as the last error when a call failed outside the REST API
+ * (the SMPP transport): no HTTP status, no service code.
+ */
+void eotp_api_note_error(struct eotp_api *api, const char *text);
+
 /* Transport error text of the last call, for logs. */
 const char *eotp_api_transport_error(const struct eotp_api *api);
 

@@ -6,6 +6,8 @@
 #include "ldap.h"
 #include "safefile.h"
 #include "secret.h"
+#include "smpp.h"
+#include "transport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -254,6 +256,34 @@ static bool check_filter(const char *v)
     return depth == 0;
 }
 
+/* SMPP transport (issue 15). */
+static const char *const transport_names[] = {"https", "smpp", NULL};
+
+/* A host name or an IPv4/IPv6 address, as getaddrinfo takes it. */
+static bool check_host(const char *v)
+{
+    if (v[0] == '-' || v[0] == '.') {
+        return false;
+    }
+    for (; *v != '\0'; v++) {
+        if (!is_alnum(*v) && *v != '-' && *v != '.' && *v != ':') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Printable ASCII without spaces (an SMPP C-Octet String). */
+static bool check_system_id(const char *v)
+{
+    for (; *v != '\0'; v++) {
+        if (*v <= 0x20 || *v >= 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
 #define OFF(m) offsetof(struct eotp_cfg, m)
 
 static const struct key keys[] = {
@@ -308,6 +338,16 @@ static const struct key keys[] = {
     {"default_country", KT_STRING, OFF(default_country_code), 0, 0, NULL, 0,
      check_country},
     {"help_text", KT_STRING, OFF(help_text), 1, 200, NULL, 0, check_help},
+    /* SMPP transport (issue 15); checked together in eotp_cfg_validate. */
+    {"transport", KT_ENUM, OFF(transport), 0, 0, transport_names, 0, NULL},
+    {"smpp_host", KT_STRING, OFF(smpp_host), 1, 253, NULL, 0, check_host},
+    {"smpp_port", KT_LONG, OFF(smpp_port), 1, 65535, NULL, 0, NULL},
+    {"smpp_system_id", KT_STRING, OFF(smpp_system_id), 1, 15, NULL, 0,
+     check_system_id},
+    {"smpp_password_file", KT_PATH, OFF(smpp_password_file), 0, 0, NULL, 0,
+     NULL},
+    {"smpp_tls", KT_BOOL, OFF(smpp_tls), 0, 0, NULL, 0, NULL},
+    {"smpp_ca_file", KT_PATH, OFF(smpp_ca_file), 0, 0, NULL, KF_TRUST, NULL},
 };
 
 /*
@@ -570,6 +610,7 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->code_mode = EOTP_CODE_PLATFORM;
     cfg->code_ttl = 300;
     cfg->grace_period = 0;
+    cfg->smpp_tls = true;
     if (cfg->api_url == NULL || cfg->language == NULL ||
         cfg->user_map == NULL || cfg->state_dir == NULL ||
         cfg->user_sources == NULL || cfg->ldap_filter == NULL ||
@@ -993,6 +1034,41 @@ int eotp_cfg_apply_args(struct eotp_cfg *cfg, int argc, const char **argv,
     return EOTP_OK;
 }
 
+/* transport = smpp: its keys, and what SMPP cannot do (issue 15). */
+static int validate_smpp(const struct eotp_cfg *cfg,
+                         const struct eotp_logger *lg)
+{
+    if (cfg->transport != EOTP_TRANSPORT_SMPP) {
+        return EOTP_OK;
+    }
+    if (!eotp_smpp_available()) {
+        eotp_log(lg, LOG_ERR,
+                 "config: transport = smpp but this build has no SMPP "
+                 "support (libsmpp34)");
+        return EOTP_E_CONFIG;
+    }
+    if (cfg->code_mode != EOTP_CODE_LOCAL) {
+        eotp_log(lg, LOG_ERR,
+                 "config: transport = smpp needs code_mode = local (over "
+                 "SMPP the module makes and checks the code itself)");
+        return EOTP_E_CONFIG;
+    }
+    if (cfg->smpp_host == NULL || cfg->smpp_port == 0 ||
+        cfg->smpp_system_id == NULL || cfg->smpp_password_file == NULL) {
+        eotp_log(lg, LOG_ERR,
+                 "config: transport = smpp needs smpp_host, smpp_port, "
+                 "smpp_system_id and smpp_password_file");
+        return EOTP_E_CONFIG;
+    }
+    if (cfg->alt_templates != NULL) {
+        eotp_log(lg, LOG_ERR,
+                 "config: alt_templates cannot be used with transport = "
+                 "smpp (SMPP delivers by SMS only)");
+        return EOTP_E_CONFIG;
+    }
+    return EOTP_OK;
+}
+
 int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
 {
     int ret = EOTP_OK;
@@ -1059,6 +1135,9 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
     if (cfg->code_length != 0 && cfg->code_length < 4) {
         eotp_log(lg, LOG_ERR,
                  "config: code_length must be 0 (any) or 4 to 10");
+        ret = EOTP_E_CONFIG;
+    }
+    if (validate_smpp(cfg, lg) != EOTP_OK) {
         ret = EOTP_E_CONFIG;
     }
     if (cfg->dev_key != NULL && strchr(cfg->dev_key, ':') != NULL) {

@@ -96,6 +96,14 @@ struct eotp_cfg {
     unsigned char bad_keys[EOTP_CFG_KEYS_MAX];
     /* map-ux: appended to what a refused user is told (whom to ask). */
     char *help_text;
+    /* How local codes travel (issue 15: SMPP transport). */
+    int transport;            /* enum eotp_transport (transport.h) */
+    char *smpp_host;          /* host name or address */
+    long smpp_port;           /* 0: not set */
+    char *smpp_system_id;     /* at most 15 characters */
+    char *smpp_password_file; /* root-only, one line of 1 to 8 chars */
+    bool smpp_tls;            /* default yes */
+    char *smpp_ca_file;       /* NULL: ca_file, else the system store */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */

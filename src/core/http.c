@@ -180,6 +180,13 @@ long eotp_http_time_left(const struct eotp_http *h)
     return h->budget_ms < 0 ? 1000L * 1000 * 1000 : h->budget_ms;
 }
 
+void eotp_http_spend(struct eotp_http *h, long ms)
+{
+    if (h->budget_ms >= 0 && ms > 0) {
+        h->budget_ms = ms < h->budget_ms ? h->budget_ms - ms : 0;
+    }
+}
+
 static void link_node(struct curl_slist *node, char *data,
                       struct curl_slist *next)
 {

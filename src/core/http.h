@@ -60,4 +60,7 @@ const char *eotp_http_last_error(const struct eotp_http *h);
 /* Milliseconds of the deadline left (a large number when none). */
 long eotp_http_time_left(const struct eotp_http *h);
 
+/* Count ms of API time spent outside this handle (the SMPP transport). */
+void eotp_http_spend(struct eotp_http *h, long ms);
+
 #endif

@@ -19,6 +19,7 @@
 #include "secret.h"
 #include "state.h"
 #include "store.h"
+#include "transport.h"
 #include "usermap.h"
 
 #include <stdio.h>
@@ -93,6 +94,9 @@ static void set_detail(struct eotp_result *res, struct eotp_api *api, int r)
         (void)snprintf(res->detail, sizeof(res->detail),
                        "http=%ld code=%ld message=\"%.120s\"", e->http_status,
                        e->code, e->message);
+    } else if (e->message[0] != '\0') {
+        /* A failure outside the REST API (SMPP): fields of its own. */
+        (void)snprintf(res->detail, sizeof(res->detail), "%s", e->message);
     } else if (eotp_err_is_service_failure(r)) {
         char safe[128];
 
@@ -381,7 +385,7 @@ static int send_code(struct flow *f, const struct target *t, const char *gmac)
         req.params = params.kv;
         req.nparams = params.n;
         req.code = local ? code : NULL;
-        r = eotp_api_send(f->api, &req, &sr);
+        r = eotp_transport_send(cfg, f->api, &req, &sr);
         eotp_memzero(code, sizeof(code));
         if (r != EOTP_OK) {
             set_detail(f->res, f->api, r);

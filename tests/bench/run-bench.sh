@@ -16,6 +16,8 @@
 #   4. memory             RSS growth over 10,000 logins in one process,
 #                         from the 1,000th login on (exact RSS)
 #   5. timeout bound      API black-holed: the login ends within timeout+10%
+#   6. SMPP transport     a local-code login over SMPP (TLS, plaintext)
+#                         against one over HTTPS, interleaved, same run
 #
 # Knobs: BENCH_N (logins per median, 31), BENCH_CONC (100), BENCH_MEM_N
 # (10000), BENCH_MAP_LINES (1000000), BENCH_LDAP_USERS (100000; 0 skips).
@@ -369,6 +371,70 @@ res=$RES
 row "   same, timeout = 10 s but deadline = 3 s" "login ended after ${tb} ms with $res" "<= 3300 ms" \
     "$(verdict "$tb <= 3300 && \"$res\" == \"PAM_AUTHINFO_UNAVAIL\"")"
 mockctl reset >/dev/null
+
+# ---- 6. SMPP transport against HTTPS (issue 15) ---------------------------------------------
+
+# One login with code_mode = local over each transport, one process per
+# login, interleaved in the same rounds: HTTPS (/v1/codes to the mock
+# API) against SMPP over TLS and in plaintext (tests/smpp/mock_smpp.py,
+# same certificate).  The flow is the same; only the delivery differs.
+smpp_row() {
+    local name port pids=() i
+    printf 's3cret\n' >"$T/smpp.pw"
+    chmod 0600 "$T/smpp.pw"
+    : >"$T/smpp.outbox"
+    for name in tls plain; do
+        rm -f "$T/smpp-$name.port"
+        python3 "$TESTS_DIR/smpp/mock_smpp.py" --port-file "$T/smpp-$name.port" \
+            --outbox "$T/smpp.outbox" \
+            $([ "$name" = tls ] && printf -- '--cert %s --key %s' \
+                "$MOCK_DIR/certs/server.pem" "$MOCK_DIR/certs/server.key") \
+            >"$T/smpp-$name.log" 2>&1 &
+        t_on_exit "kill $!"
+        for i in $(seq 1 100); do
+            [ -s "$T/smpp-$name.port" ] && break
+            sleep 0.1
+        done
+    done
+    write_conf "$T/conf.https" send_limit=off rhost_send_limit=off code_mode=local
+    for name in tls plain; do
+        port=$(cat "$T/smpp-$name.port" 2>/dev/null)
+        write_conf "$T/conf.smpp-$name" send_limit=off rhost_send_limit=off \
+            code_mode=local transport=smpp smpp_host=127.0.0.1 \
+            "smpp_port=$port" smpp_system_id=eotp-test \
+            "smpp_password_file=$T/smpp.pw" \
+            "smpp_tls=$([ "$name" = tls ] && echo yes || echo no)"
+    done
+    for name in https smpp-tls smpp-plain; do
+        printf 'auth required %s conf=%s\n' "$MODULE" "$T/conf.$name" >"$T/pam.d/b-$name"
+        : >"$T/$name.ms"
+    done
+    mockctl reset >/dev/null
+    rm -rf "$T/state"
+    bad=0
+    for i in $(seq 1 $((N + 3))); do
+        SVC=b-https timed_login daemon "$PHONE"
+        [ "$RES" = PAM_SUCCESS ] || bad=$((bad + 1))
+        [ "$i" -gt 3 ] && echo "$LOGIN_MS" >>"$T/https.ms"
+        for name in smpp-tls smpp-plain; do
+            MOCK_OUTBOX="$T/smpp.outbox" SVC=b-$name timed_login daemon "$PHONE"
+            [ "$RES" = PAM_SUCCESS ] || bad=$((bad + 1))
+            [ "$i" -gt 3 ] && echo "$LOGIN_MS" >>"$T/$name.ms"
+        done
+    done
+    local h t p
+    h=$(median <"$T/https.ms")
+    t=$(median <"$T/smpp-tls.ms")
+    p=$(median <"$T/smpp-plain.ms")
+    row "6. login, code_mode = local, by transport" "HTTPS ${h} ms, SMPP+TLS ${t} ms (n=$N, failed: $bad)" "(figure)" ""
+    row "   SMPP+TLS / HTTPS" "ratio $(ratio "$t" "$h")" "(figure)" ""
+    row "   SMPP plaintext (smpp_tls = no)" "${p} ms = $(ratio "$p" "$h") x HTTPS" "(figure)" ""
+}
+if [ -e /usr/include/libsmpp34/smpp34.h ]; then
+    smpp_row
+else
+    row "6. login over SMPP" "skipped (built without libsmpp34)" "(figure)" ""
+fi
 
 say ""
 say "# reproduce: make bench   (summary: $SUMMARY)"
