@@ -221,12 +221,25 @@ class Session:
             return False
         self.send(pdu(BIND_TRX_RESP, 0, seq, b"engagelab\0"))
         if name == "bind_rst":
-            # Reset the connection: the client's next writes fail with
-            # ECONNRESET, then EPIPE (SIGPIPE for a careless client).
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                 struct.pack("ii", 1, 0))
+            # Reset the connection once the client has read the answer and
+            # sent its submit_sm: its read of the answer fails with
+            # ECONNRESET (a write after it with EPIPE, SIGPIPE for a
+            # careless client).  Resetting at once would race: a RST makes
+            # the client's kernel drop the bind answer not yet read.
+            self.reset_after_next_pdu()
             return False
         return True
+
+    def reset_after_next_pdu(self):
+        """Wait (a few seconds at most) until the client sends again, then
+        close with SO_LINGER 0: a RST instead of a FIN."""
+        self.sock.settimeout(5)
+        try:
+            self.sock.recv(16)
+        except (OSError, ValueError):
+            pass
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
 
     def answer_submit(self, seq, status, message_id):
         body = (message_id.encode() + b"\0") if status == 0 else b""
@@ -325,8 +338,7 @@ class Session:
             self.send(pdu(UNBIND, 0, self.next_seq()))
         elif name == "submit_rst":
             self.send(self.answer_submit(seq, status, message_id))
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                 struct.pack("ii", 1, 0))
+            self.reset_after_next_pdu()  # the unbind, after the answer was read
             return False
         else:
             self.send(self.answer_submit(seq, status, message_id))
