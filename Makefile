@@ -55,13 +55,18 @@ DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl libcjson libcrypto \
 DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcurl libcjson libcrypto \
                  2>/dev/null || echo -lcurl -lcjson -lcrypto)
 LDAP_LIBS   := $(if $(wildcard /usr/include/ldap.h),-lldap -llber,)
+# Redis (issue 13): hiredis for RESP only, our own socket and OpenSSL TLS.
+REDIS_CFLAGS := $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
+REDIS_LIBS   := $(shell $(PKG_CONFIG) --libs hiredis libssl 2>/dev/null || \
+                  echo -lhiredis -lssl)
 
 ALL_CFLAGS  = $(WARN) $(HARDEN) -D_GNU_SOURCE \
               -DEOTP_VERSION=\"$(VERSION)\" \
               -DEOTP_SYSCONFDIR=\"$(SYSCONFDIR)\" \
-              $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
+              $(DEPS_CFLAGS) $(REDIS_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
+              $(SANFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(CFLAGS) $(LDFLAGS) $(SANFLAGS)
-LIBS        = $(DEPS_LIBS) $(LDAP_LIBS) -lpthread
+LIBS        = $(DEPS_LIBS) $(REDIS_LIBS) $(LDAP_LIBS) -lpthread
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))

@@ -85,6 +85,19 @@ struct eotp_cfg {
     int code_mode;                     /* enum eotp_code_mode */
     long code_ttl;                     /* seconds a local code is valid */
     long grace_period;                 /* seconds; 0: off */
+
+    /* Fleet-wide state on Redis (issue 13, redis.h).  Off when neither
+     * redis_url nor redis_sentinels is set. */
+    char *redis_url;           /* list of rediss:// redis:// unix:// */
+    char *redis_sentinels;     /* list of HOST:PORT (or sentinel URLs) */
+    char *redis_master_name;   /* the name the sentinels monitor */
+    char *redis_user;          /* ACL user when the URL names none */
+    char *redis_password_file; /* root-only; wins over URL passwords */
+    char *redis_ca_file;       /* PEM CAs; unset: the system store */
+    char *redis_key_file;      /* root-only; default key from dev_secret */
+    long redis_timeout;        /* ms of Redis time per login */
+    bool redis_insecure;       /* allow redis:// beyond loopback */
+    bool redis_required;       /* no Redis: refuse, never state_dir */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */
