@@ -131,7 +131,14 @@ $(CURLFLOOR): tests/bench/curl_floor.c tests/bench/floor_calls.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DEPS_LIBS)
 
-test-programs: $(PROGRAMS) $(UNIT_BIN) $(HARNESS) $(BUILD)/tests/fakepw.so
+# Drives the Redis connection layer from tests/redis (issue 13).
+REDISPROBE := $(BUILD)/tests/redis_probe
+$(REDISPROBE): tests/redis/redis_probe.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LIBS)
+
+test-programs: $(PROGRAMS) $(UNIT_BIN) $(HARNESS) $(BUILD)/tests/fakepw.so \
+               $(REDISPROBE)
 
 check: test-programs
 	BUILD=$(BUILD) SAN=$(SAN) tests/run-tests.sh
