@@ -791,13 +791,13 @@ static int conn_roundtrip(struct eotp_redis *c,
         reply[i] = NULL;
     }
     for (i = 0; i < n; i++) {
-        size_t lens[16];
+        size_t lens[64];
         const size_t *lp = cmd[i].argvlen;
         char *one = NULL;
         int len;
         char *grown;
 
-        if (cmd[i].argc <= 0 || cmd[i].argc > 16) {
+        if (cmd[i].argc <= 0 || cmd[i].argc > 64) {
             r = EOTP_E_INTERNAL;
             goto out;
         }

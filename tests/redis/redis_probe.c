@@ -4,6 +4,11 @@
  * does, send one command (or several, separated by ";"), print replies.
  *
  *   redis_probe CONF CMD [ARG...] [; CMD [ARG...]]...
+ *   redis_probe CONF --rs OP KEY LIMIT MS VALUE [; OP KEY ...]...
+ *       (OP: take check count add zrem get ttl set del; VALUE "-": none)
+ *       prints "limited STEP WAIT_MS" or "ok" and one "step N NUM VAL"
+ *       line per step
+ *   redis_probe --script        print the Lua script
  *
  * Output: "open ok node=URL" or "open failed err=REASON why=TEXT", then
  * one line per reply ("status PONG", "string x", "integer 3", "nil",
@@ -12,11 +17,13 @@
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../src/core/cfg.h"
 #include "../../src/core/err.h"
 #include "../../src/core/redis.h"
+#include "../../src/core/redis_state.h"
 
 static void emit(void *ctx, int prio, const char *line)
 {
@@ -55,6 +62,60 @@ static void print_reply(const redisReply *r, int depth)
     }
 }
 
+static int op_of(const char *s)
+{
+    static const char *const names[] = {"take", "check", "count",
+                                        "add",  "zrem",  "get",
+                                        "ttl",  "set",   "del"};
+
+    for (int i = 0; i < 9; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* --rs mode: argv[i..] are steps of five words separated by ";". */
+static int run_rs(struct eotp_redis *c, int argc, char **argv, int i)
+{
+    struct eotp_rs_step st[EOTP_RS_STEPS_MAX];
+    struct eotp_rs_result res;
+    char why[256] = "";
+    size_t n = 0;
+    int r;
+
+    while (i + 5 <= argc && n < EOTP_RS_STEPS_MAX) {
+        long long lim = strtoll(argv[i + 2], NULL, 10);
+        long long ms = strtoll(argv[i + 3], NULL, 10);
+
+        st[n].op = op_of(argv[i]);
+        st[n].key = argv[i + 1];
+        st[n].limit = lim;
+        st[n].ms = ms;
+        st[n].value = strcmp(argv[i + 4], "-") == 0 ? NULL : argv[i + 4];
+        n++;
+        i += 5;
+        if (i < argc && strcmp(argv[i], ";") == 0) {
+            i++;
+        }
+    }
+    r = eotp_rs_run(c, st, n, &res, why, sizeof(why));
+    if (r != EOTP_OK) {
+        printf("rs failed err=%s why=%s\n", eotp_err_reason(r), why);
+        return 2;
+    }
+    if (res.limited) {
+        printf("limited %zu %lld\n", res.step + 1, res.wait_ms);
+    } else {
+        printf("ok\n");
+        for (size_t k = 0; k < n; k++) {
+            printf("step %zu %lld %s\n", k + 1, res.num[k], res.val[k]);
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct eotp_logger lg = {emit, NULL, true};
@@ -67,6 +128,10 @@ int main(int argc, char **argv)
     int start = 2;
     int r;
 
+    if (argc == 2 && strcmp(argv[1], "--script") == 0) {
+        fputs(eotp_rs_script(), stdout);
+        return 0;
+    }
     if (argc < 3) {
         fprintf(stderr, "usage: redis_probe CONF CMD [ARG...] [; ...]\n");
         return 2;
@@ -95,6 +160,13 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("open ok node=%s\n", eotp_redis_node(c));
+    if (strcmp(argv[2], "--rs") == 0) {
+        r = run_rs(c, argc, argv, 3);
+        printf("round_trips %u\n", eotp_redis_round_trips(c));
+        eotp_redis_close(c);
+        eotp_cfg_free(&cfg);
+        return r;
+    }
     r = eotp_redis_exec(c, cmd, n, rp, why, sizeof(why));
     if (r != EOTP_OK) {
         printf("exec failed err=%s why=%s\n", eotp_err_reason(r), why);

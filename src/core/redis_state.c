@@ -1,0 +1,367 @@
+/*
+ * redis_state.c - the one Lua script behind fleet state, and how it is
+ * called (see redis_state.h).
+ */
+#include "redis_state.h"
+
+#include "err.h"
+#include "keyed.h"
+#include "safefile.h"
+#include "secret.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * KEYS: the keys the steps name.  ARGV: five strings per step (op, key
+ * index, a, b, c).  Every check runs before any write, so a refused step
+ * writes nothing; times are the server's (TIME), the same for every host.
+ * Keep in step with parse_reply() below and the ACL in the docs.
+ */
+static const char script[] =
+    "#!lua\n"
+    "-- pam_engagelab_otp fleet state, script v1.  KEYS: the keys the ops\n"
+    "-- name; ARGV: groups of five (op, key index, a, b, c).  Every check "
+    "runs\n"
+    "-- before any write, so a refused step writes nothing (all or nothing).\n"
+    "-- Times are the server's (TIME), in milliseconds, the same for every "
+    "host.\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local n = #ARGV / 5\n"
+    "if n < 1 or n > 8 or n ~= math.floor(n) then\n"
+    "  return redis.error_reply('ERR eotp: bad op list')\n"
+    "end\n"
+    "local out = {'ok'}\n"
+    "local function arg(i, j) return ARGV[(i - 1) * 5 + j] end\n"
+    "local function num(s)\n"
+    "  local v = tonumber(s)\n"
+    "  if v == nil or v < 0 or v ~= math.floor(v) then\n"
+    "    error('eotp: bad number')\n"
+    "  end\n"
+    "  return v\n"
+    "end\n"
+    "-- checks (and pruning of what left its window)\n"
+    "for i = 1, n do\n"
+    "  local op, k = arg(i, 1), KEYS[num(arg(i, 2))]\n"
+    "  if k == nil then return redis.error_reply('ERR eotp: bad key index') "
+    "end\n"
+    "  if op == 'take' or op == 'check' or op == 'count' then\n"
+    "    local limit, win = num(arg(i, 3)), num(arg(i, 4))\n"
+    "    if win < 1 then return redis.error_reply('ERR eotp: bad window') "
+    "end\n"
+    "    redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. (now - win + 1))\n"
+    "    local c = redis.call('ZCARD', k)\n"
+    "    if op ~= 'count' and limit > 0 and c >= limit then\n"
+    "      local old = redis.call('ZRANGE', k, c - limit, c - limit, "
+    "'WITHSCORES')\n"
+    "      local wait = tonumber(old[2]) + win - now\n"
+    "      if wait < 1 then wait = 1 end\n"
+    "      return {'limited', i, wait, c}\n"
+    "    end\n"
+    "    out[i + 1] = c\n"
+    "  elseif op == 'get' then\n"
+    "    local v = redis.call('GET', k)\n"
+    "    if v then out[i + 1] = v else out[i + 1] = '' end\n"
+    "  elseif op == 'ttl' then\n"
+    "    out[i + 1] = redis.call('PTTL', k)\n"
+    "  elseif op == 'set' or op == 'del' or op == 'zrem' or op == 'add' then\n"
+    "    out[i + 1] = 0\n"
+    "  else\n"
+    "    return redis.error_reply('ERR eotp: unknown op')\n"
+    "  end\n"
+    "end\n"
+    "-- writes: every key written gets a TTL no longer than what it serves\n"
+    "for i = 1, n do\n"
+    "  local op, k = arg(i, 1), KEYS[num(arg(i, 2))]\n"
+    "  if op == 'take' or op == 'add' then\n"
+    "    local win = num(arg(i, 4))\n"
+    "    redis.call('ZADD', k, now, arg(i, 5))\n"
+    "    redis.call('PEXPIRE', k, win)\n"
+    "    if op == 'take' then out[i + 1] = out[i + 1] + 1 end\n"
+    "  elseif op == 'set' then\n"
+    "    redis.call('SET', k, arg(i, 3), 'PX', num(arg(i, 4)))\n"
+    "  elseif op == 'del' then\n"
+    "    out[i + 1] = redis.call('DEL', k)\n"
+    "  elseif op == 'zrem' then\n"
+    "    out[i + 1] = redis.call('ZREM', k, arg(i, 3))\n"
+    "  end\n"
+    "end\n"
+    "out[#out + 1] = now\n"
+    "return out\n";
+
+const char *eotp_rs_script(void)
+{
+    return script;
+}
+
+int eotp_rs_script_sha(char out[41])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    if (EVP_Digest(script, sizeof(script) - 1, md, &len, EVP_sha1(), NULL) !=
+            1 ||
+        len != 20) {
+        return EOTP_E_INTERNAL;
+    }
+    eotp_hex_encode(md, 20, out);
+    return EOTP_OK;
+}
+
+#define KEYFILE_MIN 32
+#define KEYFILE_MAX 4096
+
+int eotp_rs_fleet_key(const struct eotp_cfg *cfg,
+                      unsigned char key[EOTP_RS_KEY_LEN], char *why,
+                      size_t whylen)
+{
+    static const char label[] = "pam_engagelab_otp fleet key v1";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    int r = EOTP_E_INTERNAL;
+
+    if (cfg->redis_key_file != NULL) {
+        char reason[160];
+        char *buf = NULL;
+        size_t n = 0;
+
+        r = eotp_safefile_read(cfg->redis_key_file, EOTP_SF_SECRET,
+                               KEYFILE_MAX, &buf, &n, reason, sizeof(reason));
+        if (r != EOTP_OK) {
+            (void)snprintf(why, whylen, "redis_key_file refused: %s", reason);
+            return EOTP_E_CONFIG;
+        }
+        if (n < KEYFILE_MIN) {
+            (void)snprintf(why, whylen,
+                           "redis_key_file holds fewer than %d bytes",
+                           KEYFILE_MIN);
+            r = EOTP_E_CONFIG;
+        } else if (EVP_Digest(buf, n, md, &len, EVP_sha256(), NULL) == 1 &&
+                   len == EOTP_RS_KEY_LEN) {
+            memcpy(key, md, EOTP_RS_KEY_LEN);
+            r = EOTP_OK;
+        } else {
+            r = EOTP_E_INTERNAL;
+        }
+        eotp_freezero(buf, n + 1);
+    } else if (cfg->dev_secret != NULL &&
+               HMAC(EVP_sha256(), cfg->dev_secret,
+                    (int)strlen(cfg->dev_secret), (const unsigned char *)label,
+                    sizeof(label) - 1, md, &len) != NULL &&
+               len == EOTP_RS_KEY_LEN) {
+        memcpy(key, md, EOTP_RS_KEY_LEN);
+        r = EOTP_OK;
+    }
+    eotp_memzero(md, sizeof(md));
+    return r;
+}
+
+int eotp_rs_key(const unsigned char key[EOTP_RS_KEY_LEN], const char *kind,
+                const char *const *part, size_t n, char out[EOTP_RS_NAME_MAX])
+{
+    const char *all[EOTP_RS_STEPS_MAX + 1];
+    char hex[EOTP_KEYED_HEX];
+    int r;
+
+    if (strlen(kind) > 12 || n > EOTP_RS_STEPS_MAX) {
+        return EOTP_E_INTERNAL;
+    }
+    all[0] = kind;
+    for (size_t i = 0; i < n; i++) {
+        all[i + 1] = part[i];
+    }
+    r = eotp_keyed_hash(key, all, n + 1, hex);
+    if (r == EOTP_OK) {
+        /* 128 bits name a key well enough and halve its size. */
+        (void)snprintf(out, EOTP_RS_NAME_MAX, "eotp:v1:%s:%.32s", kind, hex);
+    }
+    eotp_memzero(hex, sizeof(hex));
+    return r;
+}
+
+int eotp_rs_member(char out[EOTP_RS_MEMBER_HEX])
+{
+    unsigned char b[8];
+
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        return EOTP_E_INTERNAL;
+    }
+    eotp_hex_encode(b, sizeof(b), out);
+    return EOTP_OK;
+}
+
+static const char *const op_names[] = {
+    [EOTP_RS_TAKE] = "take",   [EOTP_RS_CHECK] = "check",
+    [EOTP_RS_COUNT] = "count", [EOTP_RS_ADD] = "add",
+    [EOTP_RS_ZREM] = "zrem",   [EOTP_RS_GET] = "get",
+    [EOTP_RS_TTL] = "ttl",     [EOTP_RS_SET] = "set",
+    [EOTP_RS_DEL] = "del",
+};
+
+static bool printable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Check every element's type and range; a hostile reply is refused. */
+static int parse_reply(const redisReply *rp, const struct eotp_rs_step *steps,
+                       size_t n, struct eotp_rs_result *res)
+{
+    const redisReply *head;
+
+    if (rp->type != REDIS_REPLY_ARRAY || rp->elements < 1) {
+        return EOTP_E_BAD_RESPONSE;
+    }
+    head = rp->element[0];
+    if (head->type != REDIS_REPLY_STRING && head->type != REDIS_REPLY_STATUS) {
+        return EOTP_E_BAD_RESPONSE;
+    }
+    if (strcmp(head->str, "limited") == 0) {
+        const redisReply *s;
+        const redisReply *w;
+
+        if (rp->elements != 4) {
+            return EOTP_E_BAD_RESPONSE;
+        }
+        s = rp->element[1];
+        w = rp->element[2];
+        if (s->type != REDIS_REPLY_INTEGER || w->type != REDIS_REPLY_INTEGER ||
+            rp->element[3]->type != REDIS_REPLY_INTEGER || s->integer < 1 ||
+            (size_t)s->integer > n ||
+            (steps[s->integer - 1].op != EOTP_RS_TAKE &&
+             steps[s->integer - 1].op != EOTP_RS_CHECK) ||
+            w->integer < 1 || w->integer > steps[s->integer - 1].ms) {
+            return EOTP_E_BAD_RESPONSE;
+        }
+        res->limited = true;
+        res->step = (size_t)(s->integer - 1);
+        res->wait_ms = w->integer;
+        return EOTP_OK;
+    }
+    if (strcmp(head->str, "ok") != 0 || rp->elements != n + 2 ||
+        rp->element[n + 1]->type != REDIS_REPLY_INTEGER) {
+        return EOTP_E_BAD_RESPONSE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *e = rp->element[i + 1];
+
+        if (steps[i].op == EOTP_RS_GET) {
+            if (e->type != REDIS_REPLY_STRING || e->len >= EOTP_RS_VALUE_MAX ||
+                !printable(e->str, e->len)) {
+                return EOTP_E_BAD_RESPONSE;
+            }
+            memcpy(res->val[i], e->str, e->len);
+            res->val[i][e->len] = '\0';
+        } else if (e->type != REDIS_REPLY_INTEGER || e->integer < -2) {
+            return EOTP_E_BAD_RESPONSE;
+        } else {
+            res->num[i] = e->integer;
+        }
+    }
+    res->server_ms = rp->element[n + 1]->integer;
+    return EOTP_OK;
+}
+
+int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
+                size_t n, struct eotp_rs_result *res, char *why, size_t whylen)
+{
+    enum { ARGS_MAX = 3 + EOTP_RS_STEPS_MAX * 6 };
+    const char *argv[ARGS_MAX];
+    char idx[EOTP_RS_STEPS_MAX][8];
+    char lim[EOTP_RS_STEPS_MAX][24];
+    char ms[EOTP_RS_STEPS_MAX][24];
+    char ids[EOTP_RS_STEPS_MAX][EOTP_RS_MEMBER_HEX];
+    char sha[41];
+    char nkeys[8];
+    struct eotp_redis_cmd cmd;
+    redisReply *rp = NULL;
+    int argc = 0;
+    int r;
+
+    memset(res, 0, sizeof(*res));
+    if (n == 0 || n > EOTP_RS_STEPS_MAX || eotp_rs_script_sha(sha) != 0) {
+        return EOTP_E_INTERNAL;
+    }
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = sha;
+    (void)snprintf(nkeys, sizeof(nkeys), "%zu", n);
+    argv[argc++] = nkeys;
+    for (size_t i = 0; i < n; i++) {
+        if (steps[i].op < EOTP_RS_TAKE || steps[i].op > EOTP_RS_DEL ||
+            steps[i].key == NULL || steps[i].limit < 0 ||
+            (steps[i].ms <= 0 && steps[i].op != EOTP_RS_GET &&
+             steps[i].op != EOTP_RS_TTL && steps[i].op != EOTP_RS_DEL &&
+             steps[i].op != EOTP_RS_ZREM) ||
+            ((steps[i].op == EOTP_RS_SET || steps[i].op == EOTP_RS_ZREM) &&
+             (steps[i].value == NULL || steps[i].value[0] == '\0' ||
+              strlen(steps[i].value) >= EOTP_RS_VALUE_MAX))) {
+            return EOTP_E_INTERNAL;
+        }
+        argv[argc++] = steps[i].key;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *v = steps[i].value;
+
+        if ((steps[i].op == EOTP_RS_TAKE || steps[i].op == EOTP_RS_ADD) &&
+            v == NULL) {
+            if (eotp_rs_member(ids[i]) != EOTP_OK) {
+                return EOTP_E_INTERNAL;
+            }
+            v = ids[i];
+        }
+        (void)snprintf(idx[i], sizeof(idx[i]), "%zu", i + 1);
+        (void)snprintf(lim[i], sizeof(lim[i]), "%lld", steps[i].limit);
+        (void)snprintf(ms[i], sizeof(ms[i]), "%lld",
+                       steps[i].ms > 0 ? steps[i].ms : 1);
+        argv[argc++] = op_names[steps[i].op];
+        argv[argc++] = idx[i];
+        if (steps[i].op == EOTP_RS_SET || steps[i].op == EOTP_RS_ZREM) {
+            argv[argc++] = v;
+            argv[argc++] = ms[i];
+            argv[argc++] = "";
+        } else {
+            argv[argc++] = lim[i];
+            argv[argc++] = ms[i];
+            argv[argc++] = v != NULL ? v : "";
+        }
+    }
+    cmd.argc = argc;
+    cmd.argv = argv;
+    cmd.argvlen = NULL;
+    r = eotp_redis_exec(c, &cmd, 1, &rp, why, whylen);
+    if (r == EOTP_OK && rp->type == REDIS_REPLY_ERROR && rp->str != NULL &&
+        strncmp(rp->str, "NOSCRIPT", 8) == 0) {
+        /* First use on this server (or after a restart): send the text. */
+        eotp_redis_reply_free(rp);
+        rp = NULL;
+        argv[0] = "EVAL";
+        argv[1] = script;
+        r = eotp_redis_exec(c, &cmd, 1, &rp, why, whylen);
+    }
+    if (r != EOTP_OK) {
+        return r;
+    }
+    if (rp->type == REDIS_REPLY_ERROR) {
+        (void)snprintf(why, whylen, "script refused by the server");
+        r = EOTP_E_SERVER;
+    } else {
+        r = parse_reply(rp, steps, n, res);
+        if (r != EOTP_OK) {
+            memset(res, 0, sizeof(*res));
+            (void)snprintf(why, whylen, "script reply of the wrong shape");
+        }
+    }
+    eotp_redis_reply_free(rp);
+    return r;
+}

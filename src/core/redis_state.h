@@ -1,0 +1,101 @@
+/*
+ * redis_state.h - fleet state primitives on Redis: the fleet key, key
+ * names, and atomic multi-step operations run by one Lua script.
+ *
+ * Every operation is one EVALSHA (EVAL once more when the server answers
+ * NOSCRIPT, after a restart or a failover): the script runs all checks of
+ * its steps first and writes only when none refused, so many logins on
+ * many hosts stay exact and nothing is read-modified-written by a client.
+ *
+ * What Redis holds: key names "eotp:v1:KIND:HASH" where HASH is a keyed
+ * hash (HMAC-SHA256 under the fleet key, 128 bits in hex) of what the key
+ * is about; values are event times (sorted sets whose members are random
+ * ids), the service's message ids, and MACs.  No user name, destination,
+ * code or secret.  Every key carries a TTL no longer than the window it
+ * serves.
+ */
+#ifndef EOTP_REDIS_STATE_H
+#define EOTP_REDIS_STATE_H
+
+#include "cfg.h"
+#include "log.h"
+#include "redis.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define EOTP_RS_KEY_LEN 32
+#define EOTP_RS_NAME_MAX 64   /* "eotp:v1:" KIND ":" 32 hex + NUL */
+#define EOTP_RS_VALUE_MAX 256 /* a stored value, printable ASCII */
+#define EOTP_RS_STEPS_MAX 8
+#define EOTP_RS_MEMBER_HEX 17 /* random event id, 16 hex + NUL */
+
+/*
+ * The fleet key, the same on every host: SHA-256 of redis_key_file's
+ * contents (root-owned, no group/other access, 32 to 4096 bytes) when set,
+ * otherwise HMAC-SHA256(dev_secret, "pam_engagelab_otp fleet key v1")
+ * (every host of one EngageLab account shares dev_secret).  Wipe it after
+ * use.  EOTP_E_CONFIG with why set when the key file is refused.
+ */
+int eotp_rs_fleet_key(const struct eotp_cfg *cfg,
+                      unsigned char key[EOTP_RS_KEY_LEN], char *why,
+                      size_t whylen);
+
+/*
+ * "eotp:v1:" kind ":" 32 hex digits of HMAC(key, kind NUL part[0] NUL
+ * ...).  kind is a short fixed word ("send", "wrong", ...).
+ */
+int eotp_rs_key(const unsigned char key[EOTP_RS_KEY_LEN], const char *kind,
+                const char *const *part, size_t n, char out[EOTP_RS_NAME_MAX]);
+
+/* A fresh random event id (16 hex digits). */
+int eotp_rs_member(char out[EOTP_RS_MEMBER_HEX]);
+
+enum eotp_rs_op {
+    /* Sliding windows over a sorted set of event times (ms): */
+    EOTP_RS_TAKE,  /* refuse when >= limit events in window, else add one */
+    EOTP_RS_CHECK, /* refuse when >= limit events in window */
+    EOTP_RS_COUNT, /* events in window */
+    EOTP_RS_ADD,   /* add one event, no check */
+    EOTP_RS_ZREM,  /* remove the event whose id is value */
+    /* Plain values: */
+    EOTP_RS_GET, /* value or "" */
+    EOTP_RS_TTL, /* milliseconds left, -2 missing, -1 no TTL */
+    EOTP_RS_SET, /* value with a TTL of ms */
+    EOTP_RS_DEL,
+};
+
+struct eotp_rs_step {
+    int op; /* enum eotp_rs_op */
+    const char *key;
+    long long limit;   /* TAKE, CHECK: 0 means no limit */
+    long long ms;      /* window (TAKE CHECK COUNT ADD) or TTL (SET), > 0 */
+    const char *value; /* SET value, ZREM id, TAKE/ADD id (NULL: random) */
+};
+
+struct eotp_rs_result {
+    bool limited;      /* a TAKE or CHECK refused; nothing was written */
+    size_t step;       /* which (0-based) */
+    long long wait_ms; /* until that step would pass */
+    long long num[EOTP_RS_STEPS_MAX];               /* counts, TTLs, DEL */
+    char val[EOTP_RS_STEPS_MAX][EOTP_RS_VALUE_MAX]; /* GET */
+    long long server_ms;                            /* the server's clock */
+};
+
+/*
+ * Run steps atomically.  Returns 0 (res filled, including a refusal), or
+ * EOTP_E_BAD_RESPONSE (a reply of the wrong shape: a failing or hostile
+ * server), EOTP_E_SERVER (the script failed, e.g. ACL), or the
+ * connection's errors.  why says what, without secrets.
+ */
+int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
+                size_t n, struct eotp_rs_result *res, char *why,
+                size_t whylen);
+
+/* The script's text (tests and doctor load it). */
+const char *eotp_rs_script(void);
+
+/* Its SHA-1 in hex, as EVALSHA wants it. */
+int eotp_rs_script_sha(char out[41]);
+
+#endif
