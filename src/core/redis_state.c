@@ -18,78 +18,140 @@
 #include <string.h>
 
 /*
- * KEYS: the keys the steps name.  ARGV: five strings per step (op, key
- * index, a, b, c).  Every check runs before any write, so a refused step
- * writes nothing; times are the server's (TIME), the same for every host.
- * Keep in step with parse_reply() below and the ACL in the docs.
+ * KEYS: the keys the steps name.  ARGV: six strings per step (op, key
+ * index, a, b, c, cond).  Every check runs before any write, so a refused
+ * step writes nothing; writes may depend on an earlier step's result;
+ * times are the server's (TIME), the same for every host.  Event lists
+ * are counted by window, never pruned below a week or 1000 events, and
+ * their TTL is only ever extended, so a service with a shorter window
+ * never erases what a stricter one counts.  Keep in step with
+ * parse_reply() below and the ACL in the docs.
  */
 static const char script[] =
     "#!lua\n"
-    "-- pam_engagelab_otp fleet state, script v1.  KEYS: the keys the ops\n"
-    "-- name; ARGV: groups of five (op, key index, a, b, c).  Every check "
-    "runs\n"
-    "-- before any write, so a refused step writes nothing (all or nothing).\n"
-    "-- Times are the server's (TIME), in milliseconds, the same for every "
-    "host.\n"
+    "-- pam_engagelab_otp fleet state, script v1.  KEYS: the keys the steps\n"
+    "-- name.  ARGV: six strings per step: op, key index, a, b, c, cond.\n"
+    "-- Phase 1 runs every check and read (a refusing take/check returns at\n"
+    "-- once: nothing written); phase 2 runs the writes, each only when its\n"
+    "-- cond (\"N=V\": step N's result was V) holds.  Times are the "
+    "server's.\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local n = #ARGV / 5\n"
+    "local WEEK = 7 * 86400 * 1000\n"
+    "local n = #ARGV / 6\n"
     "if n < 1 or n > 8 or n ~= math.floor(n) then\n"
-    "  return redis.error_reply('ERR eotp: bad op list')\n"
+    "  return redis.error_reply('ERR eotp: bad step list')\n"
     "end\n"
-    "local out = {'ok'}\n"
-    "local function arg(i, j) return ARGV[(i - 1) * 5 + j] end\n"
+    "local function arg(i, j) return ARGV[(i - 1) * 6 + j] end\n"
     "local function num(s)\n"
     "  local v = tonumber(s)\n"
-    "  if v == nil or v < 0 or v ~= math.floor(v) then\n"
-    "    error('eotp: bad number')\n"
-    "  end\n"
+    "  if v == nil or v < 0 or v ~= math.floor(v) then error('eotp: bad "
+    "number') end\n"
     "  return v\n"
     "end\n"
-    "-- checks (and pruning of what left its window)\n"
+    "local function key(i)\n"
+    "  local k = KEYS[num(arg(i, 2))]\n"
+    "  if k == nil then error('eotp: bad key index') end\n"
+    "  return k\n"
+    "end\n"
+    "-- events in the window (ms) and, when at limit, ms until one leaves\n"
+    "local function window(k, limit, win)\n"
+    "  local c = redis.call('ZCOUNT', k, '(' .. (now - win), '+inf')\n"
+    "  if limit > 0 and c >= limit then\n"
+    "    local old = redis.call('ZRANGEBYSCORE', k, '(' .. (now - win), "
+    "'+inf',\n"
+    "                           'WITHSCORES', 'LIMIT', c - limit, 1)\n"
+    "    local w = tonumber(old[2]) + win - now\n"
+    "    if w < 1 then w = 1 end\n"
+    "    return c, w\n"
+    "  end\n"
+    "  return c, 0\n"
+    "end\n"
+    "-- a TTL is only ever extended, never shortened\n"
+    "local function keep(k, ms)\n"
+    "  local left = redis.call('PTTL', k)\n"
+    "  if left < ms then redis.call('PEXPIRE', k, ms) end\n"
+    "end\n"
+    "local function event(k, member, win)\n"
+    "  redis.call('ZADD', k, 'NX', now, member)\n"
+    "  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - WEEK)\n"
+    "  redis.call('ZREMRANGEBYRANK', k, 0, -1001)\n"
+    "  keep(k, win)\n"
+    "end\n"
+    "local out = {'ok'}\n"
     "for i = 1, n do\n"
-    "  local op, k = arg(i, 1), KEYS[num(arg(i, 2))]\n"
-    "  if k == nil then return redis.error_reply('ERR eotp: bad key index') "
-    "end\n"
-    "  if op == 'take' or op == 'check' or op == 'count' then\n"
-    "    local limit, win = num(arg(i, 3)), num(arg(i, 4))\n"
-    "    if win < 1 then return redis.error_reply('ERR eotp: bad window') "
-    "end\n"
-    "    redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. (now - win + 1))\n"
-    "    local c = redis.call('ZCARD', k)\n"
-    "    if op ~= 'count' and limit > 0 and c >= limit then\n"
-    "      local old = redis.call('ZRANGE', k, c - limit, c - limit, "
-    "'WITHSCORES')\n"
-    "      local wait = tonumber(old[2]) + win - now\n"
-    "      if wait < 1 then wait = 1 end\n"
-    "      return {'limited', i, wait, c}\n"
-    "    end\n"
+    "  local op, k = arg(i, 1), key(i)\n"
+    "  if op == 'take' or op == 'check' then\n"
+    "    local c, w = window(k, num(arg(i, 3)), num(arg(i, 4)))\n"
+    "    if w > 0 then return {'limited', i, w, c} end\n"
     "    out[i + 1] = c\n"
+    "  elseif op == 'count' then\n"
+    "    out[i + 1] = window(k, 0, num(arg(i, 4)))\n"
     "  elseif op == 'get' then\n"
-    "    local v = redis.call('GET', k)\n"
-    "    if v then out[i + 1] = v else out[i + 1] = '' end\n"
+    "    out[i + 1] = redis.call('GET', k) or ''\n"
     "  elseif op == 'ttl' then\n"
     "    out[i + 1] = redis.call('PTTL', k)\n"
-    "  elseif op == 'set' or op == 'del' or op == 'zrem' or op == 'add' then\n"
+    "  elseif op == 'codecmp' then\n"
+    "    local v = redis.call('HMGET', k, 'id', 'mac')\n"
+    "    if not v[1] or v[1] ~= arg(i, 3) then\n"
+    "      out[i + 1] = 'gone'\n"
+    "    elseif redis.sha1hex(v[2]) == redis.sha1hex(arg(i, 4)) then\n"
+    "      out[i + 1] = 'right'\n"
+    "    else\n"
+    "      out[i + 1] = 'wrong'\n"
+    "    end\n"
+    "  elseif op == 'codeget' then\n"
+    "    local v = redis.call('HMGET', k, 'id', 'msgid', 'key', 'channel',\n"
+    "                         'created', 'expires', 'wrong')\n"
+    "    if v[1] then out[i + 1] = table.concat(v, ' ') else out[i + 1] = '' "
+    "end\n"
+    "  elseif op == 'add' or op == 'zrem' or op == 'set' or op == 'del' or\n"
+    "         op == 'codeput' or op == 'codewrong' then\n"
     "    out[i + 1] = 0\n"
     "  else\n"
     "    return redis.error_reply('ERR eotp: unknown op')\n"
     "  end\n"
     "end\n"
-    "-- writes: every key written gets a TTL no longer than what it serves\n"
     "for i = 1, n do\n"
-    "  local op, k = arg(i, 1), KEYS[num(arg(i, 2))]\n"
-    "  if op == 'take' or op == 'add' then\n"
-    "    local win = num(arg(i, 4))\n"
-    "    redis.call('ZADD', k, now, arg(i, 5))\n"
-    "    redis.call('PEXPIRE', k, win)\n"
-    "    if op == 'take' then out[i + 1] = out[i + 1] + 1 end\n"
-    "  elseif op == 'set' then\n"
-    "    redis.call('SET', k, arg(i, 3), 'PX', num(arg(i, 4)))\n"
-    "  elseif op == 'del' then\n"
-    "    out[i + 1] = redis.call('DEL', k)\n"
-    "  elseif op == 'zrem' then\n"
-    "    out[i + 1] = redis.call('ZREM', k, arg(i, 3))\n"
+    "  local op, k, cond = arg(i, 1), key(i), arg(i, 6)\n"
+    "  local go = true\n"
+    "  if cond ~= '' then\n"
+    "    local s, v = string.match(cond, '^(%d+)=(.*)$')\n"
+    "    go = s ~= nil and tostring(out[tonumber(s) + 1]) == v\n"
+    "  end\n"
+    "  if go then\n"
+    "    if op == 'take' then\n"
+    "      event(k, arg(i, 5), num(arg(i, 4)))\n"
+    "      out[i + 1] = out[i + 1] + 1\n"
+    "    elseif op == 'add' then\n"
+    "      local win = num(arg(i, 4))\n"
+    "      event(k, arg(i, 5), win)\n"
+    "      local c, w = window(k, num(arg(i, 3)), win)\n"
+    "      out[i + 1] = w\n"
+    "    elseif op == 'zrem' then\n"
+    "      out[i + 1] = redis.call('ZREM', k, arg(i, 3))\n"
+    "    elseif op == 'set' then\n"
+    "      local ms = num(arg(i, 4))\n"
+    "      if ms < 1 then error('eotp: bad ttl') end\n"
+    "      redis.call('SET', k, arg(i, 3), 'PX', ms)\n"
+    "    elseif op == 'del' then\n"
+    "      out[i + 1] = redis.call('DEL', k)\n"
+    "    elseif op == 'codeput' then\n"
+    "      local f = {}\n"
+    "      for w in string.gmatch(arg(i, 3), '%S+') do f[#f + 1] = w end\n"
+    "      if #f ~= 7 then error('eotp: bad code') end\n"
+    "      redis.call('DEL', k)\n"
+    "      redis.call('HSET', k, 'id', f[1], 'msgid', f[2], 'key', f[3],\n"
+    "                 'mac', f[4], 'channel', f[5], 'created', f[6],\n"
+    "                 'expires', f[7], 'wrong', 0)\n"
+    "      local ms = num(arg(i, 4))\n"
+    "      if ms < 1 then error('eotp: bad ttl') end\n"
+    "      redis.call('PEXPIRE', k, ms)\n"
+    "    elseif op == 'codewrong' then\n"
+    "      local w = redis.call('HINCRBY', k, 'wrong', 1)\n"
+    "      if w >= num(arg(i, 3)) then redis.call('DEL', k) end\n"
+    "      out[i + 1] = w\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "out[#out + 1] = now\n"
@@ -197,12 +259,31 @@ int eotp_rs_member(char out[EOTP_RS_MEMBER_HEX])
 }
 
 static const char *const op_names[] = {
-    [EOTP_RS_TAKE] = "take",   [EOTP_RS_CHECK] = "check",
-    [EOTP_RS_COUNT] = "count", [EOTP_RS_ADD] = "add",
-    [EOTP_RS_ZREM] = "zrem",   [EOTP_RS_GET] = "get",
-    [EOTP_RS_TTL] = "ttl",     [EOTP_RS_SET] = "set",
+    [EOTP_RS_TAKE] = "take",
+    [EOTP_RS_CHECK] = "check",
+    [EOTP_RS_COUNT] = "count",
+    [EOTP_RS_ADD] = "add",
+    [EOTP_RS_ZREM] = "zrem",
+    [EOTP_RS_GET] = "get",
+    [EOTP_RS_TTL] = "ttl",
+    [EOTP_RS_SET] = "set",
     [EOTP_RS_DEL] = "del",
+    [EOTP_RS_CODECMP] = "codecmp",
+    [EOTP_RS_CODEGET] = "codeget",
+    [EOTP_RS_CODEPUT] = "codeput",
+    [EOTP_RS_CODEWRONG] = "codewrong",
 };
+
+static bool is_string_op(int op)
+{
+    return op == EOTP_RS_GET || op == EOTP_RS_CODEGET || op == EOTP_RS_CODECMP;
+}
+
+static bool is_window_op(int op)
+{
+    return op == EOTP_RS_TAKE || op == EOTP_RS_CHECK || op == EOTP_RS_COUNT ||
+           op == EOTP_RS_ADD;
+}
 
 static bool printable(const char *s, size_t n)
 {
@@ -256,14 +337,22 @@ static int parse_reply(const redisReply *rp, const struct eotp_rs_step *steps,
     for (size_t i = 0; i < n; i++) {
         const redisReply *e = rp->element[i + 1];
 
-        if (steps[i].op == EOTP_RS_GET) {
+        if (is_string_op(steps[i].op)) {
             if (e->type != REDIS_REPLY_STRING || e->len >= EOTP_RS_VALUE_MAX ||
                 !printable(e->str, e->len)) {
                 return EOTP_E_BAD_RESPONSE;
             }
             memcpy(res->val[i], e->str, e->len);
             res->val[i][e->len] = '\0';
-        } else if (e->type != REDIS_REPLY_INTEGER || e->integer < -2) {
+            if (steps[i].op == EOTP_RS_CODECMP &&
+                strcmp(res->val[i], "gone") != 0 &&
+                strcmp(res->val[i], "right") != 0 &&
+                strcmp(res->val[i], "wrong") != 0) {
+                return EOTP_E_BAD_RESPONSE;
+            }
+        } else if (e->type != REDIS_REPLY_INTEGER || e->integer < -2 ||
+                   (steps[i].op == EOTP_RS_ADD &&
+                    (e->integer < 0 || e->integer > steps[i].ms))) {
             return EOTP_E_BAD_RESPONSE;
         } else {
             res->num[i] = e->integer;
@@ -276,11 +365,12 @@ static int parse_reply(const redisReply *rp, const struct eotp_rs_step *steps,
 int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
                 size_t n, struct eotp_rs_result *res, char *why, size_t whylen)
 {
-    enum { ARGS_MAX = 3 + EOTP_RS_STEPS_MAX * 6 };
+    enum { ARGS_MAX = 3 + EOTP_RS_STEPS_MAX * 7 };
     const char *argv[ARGS_MAX];
     char idx[EOTP_RS_STEPS_MAX][8];
     char lim[EOTP_RS_STEPS_MAX][24];
     char ms[EOTP_RS_STEPS_MAX][24];
+    char cond[EOTP_RS_STEPS_MAX][EOTP_RS_VALUE_MAX + 8];
     char ids[EOTP_RS_STEPS_MAX][EOTP_RS_MEMBER_HEX];
     char sha[41];
     char nkeys[8];
@@ -298,43 +388,65 @@ int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
     (void)snprintf(nkeys, sizeof(nkeys), "%zu", n);
     argv[argc++] = nkeys;
     for (size_t i = 0; i < n; i++) {
-        if (steps[i].op < EOTP_RS_TAKE || steps[i].op > EOTP_RS_DEL ||
-            steps[i].key == NULL || steps[i].limit < 0 ||
-            (steps[i].ms <= 0 && steps[i].op != EOTP_RS_GET &&
-             steps[i].op != EOTP_RS_TTL && steps[i].op != EOTP_RS_DEL &&
-             steps[i].op != EOTP_RS_ZREM) ||
-            ((steps[i].op == EOTP_RS_SET || steps[i].op == EOTP_RS_ZREM) &&
-             (steps[i].value == NULL || steps[i].value[0] == '\0' ||
-              strlen(steps[i].value) >= EOTP_RS_VALUE_MAX))) {
+        const struct eotp_rs_step *st = &steps[i];
+        bool needs_value = st->op == EOTP_RS_SET || st->op == EOTP_RS_ZREM ||
+                           st->op == EOTP_RS_CODECMP ||
+                           st->op == EOTP_RS_CODEPUT;
+
+        if (st->op < EOTP_RS_TAKE || st->op > EOTP_RS_CODEWRONG ||
+            st->key == NULL || st->limit < 0 ||
+            ((is_window_op(st->op) || st->op == EOTP_RS_SET ||
+              st->op == EOTP_RS_CODEPUT) &&
+             st->ms <= 0) ||
+            (needs_value && (st->value == NULL || st->value[0] == '\0' ||
+                             strlen(st->value) >= EOTP_RS_VALUE_MAX)) ||
+            (st->op == EOTP_RS_CODECMP &&
+             (st->value2 == NULL ||
+              strlen(st->value2) >= EOTP_RS_VALUE_MAX)) ||
+            st->if_step < 0 || (size_t)st->if_step > i ||
+            (st->if_step > 0 && st->if_value == NULL)) {
             return EOTP_E_INTERNAL;
         }
-        argv[argc++] = steps[i].key;
+        argv[argc++] = st->key;
     }
     for (size_t i = 0; i < n; i++) {
-        const char *v = steps[i].value;
+        const struct eotp_rs_step *st = &steps[i];
+        const char *v = st->value;
 
-        if ((steps[i].op == EOTP_RS_TAKE || steps[i].op == EOTP_RS_ADD) &&
-            v == NULL) {
+        if ((st->op == EOTP_RS_TAKE || st->op == EOTP_RS_ADD) && v == NULL) {
             if (eotp_rs_member(ids[i]) != EOTP_OK) {
                 return EOTP_E_INTERNAL;
             }
             v = ids[i];
         }
         (void)snprintf(idx[i], sizeof(idx[i]), "%zu", i + 1);
-        (void)snprintf(lim[i], sizeof(lim[i]), "%lld", steps[i].limit);
-        (void)snprintf(ms[i], sizeof(ms[i]), "%lld",
-                       steps[i].ms > 0 ? steps[i].ms : 1);
-        argv[argc++] = op_names[steps[i].op];
+        (void)snprintf(lim[i], sizeof(lim[i]), "%lld", st->limit);
+        (void)snprintf(ms[i], sizeof(ms[i]), "%lld", st->ms > 0 ? st->ms : 0);
+        cond[i][0] = '\0';
+        if (st->if_step > 0) {
+            (void)snprintf(cond[i], sizeof(cond[i]), "%d=%s", st->if_step,
+                           st->if_value);
+        }
+        argv[argc++] = op_names[st->op];
         argv[argc++] = idx[i];
-        if (steps[i].op == EOTP_RS_SET || steps[i].op == EOTP_RS_ZREM) {
-            argv[argc++] = v;
-            argv[argc++] = ms[i];
-            argv[argc++] = "";
-        } else {
+        if (is_window_op(st->op)) {
             argv[argc++] = lim[i];
             argv[argc++] = ms[i];
             argv[argc++] = v != NULL ? v : "";
+        } else if (st->op == EOTP_RS_CODECMP) {
+            argv[argc++] = v;
+            argv[argc++] = st->value2;
+            argv[argc++] = "";
+        } else if (st->op == EOTP_RS_CODEWRONG) {
+            argv[argc++] = lim[i];
+            argv[argc++] = "";
+            argv[argc++] = "";
+        } else {
+            argv[argc++] = v != NULL ? v : "";
+            argv[argc++] = ms[i];
+            argv[argc++] = "";
         }
+        argv[argc++] = cond[i];
     }
     cmd.argc = argc;
     cmd.argv = argv;
@@ -363,5 +475,6 @@ int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
         }
     }
     eotp_redis_reply_free(rp);
+    eotp_memzero(cond, sizeof(cond));
     return r;
 }

@@ -63,22 +63,35 @@ enum eotp_rs_op {
     EOTP_RS_TTL, /* milliseconds left, -2 missing, -1 no TTL */
     EOTP_RS_SET, /* value with a TTL of ms */
     EOTP_RS_DEL,
+    /* Local codes (a hash: id msgid key mac channel created expires
+     * wrong): */
+    EOTP_RS_CODECMP,   /* "gone", "right" or "wrong": value id, value2 mac */
+    EOTP_RS_CODEGET,   /* "id msgid key channel created expires wrong", "" */
+    EOTP_RS_CODEPUT,   /* value "id msgid key mac channel created expires" */
+    EOTP_RS_CODEWRONG, /* count one wrong answer; deleted at limit */
 };
 
 struct eotp_rs_step {
     int op; /* enum eotp_rs_op */
     const char *key;
-    long long limit;   /* TAKE, CHECK: 0 means no limit */
-    long long ms;      /* window (TAKE CHECK COUNT ADD) or TTL (SET), > 0 */
-    const char *value; /* SET value, ZREM id, TAKE/ADD id (NULL: random) */
+    long long limit;    /* TAKE CHECK ADD: 0 no limit; CODEWRONG: max */
+    long long ms;       /* window (TAKE CHECK COUNT ADD), TTL (SET CODEPUT) */
+    const char *value;  /* SET CODEPUT ZREM CODECMP; TAKE/ADD id or NULL */
+    const char *value2; /* CODECMP: the mac */
+    /* A write runs only when step if_step (1-based, earlier) gave
+     * if_value ("right", "wrong", a number); 0: always. */
+    int if_step;
+    const char *if_value;
 };
 
 struct eotp_rs_result {
     bool limited;      /* a TAKE or CHECK refused; nothing was written */
     size_t step;       /* which (0-based) */
     long long wait_ms; /* until that step would pass */
-    long long num[EOTP_RS_STEPS_MAX];               /* counts, TTLs, DEL */
-    char val[EOTP_RS_STEPS_MAX][EOTP_RS_VALUE_MAX]; /* GET */
+    /* counts (TAKE: after it), TTLs, DEL/ZREM results, ADD: the wait in
+     * ms when that add reached the limit (else 0), CODEWRONG: count */
+    long long num[EOTP_RS_STEPS_MAX];
+    char val[EOTP_RS_STEPS_MAX][EOTP_RS_VALUE_MAX]; /* GET CODEGET CODECMP */
     long long server_ms;                            /* the server's clock */
 };
 

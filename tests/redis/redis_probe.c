@@ -64,11 +64,13 @@ static void print_reply(const redisReply *r, int depth)
 
 static int op_of(const char *s)
 {
-    static const char *const names[] = {"take", "check", "count",
-                                        "add",  "zrem",  "get",
-                                        "ttl",  "set",   "del"};
+    static const char *const names[] = {"take",     "check",   "count",
+                                        "add",      "zrem",    "get",
+                                        "ttl",      "set",     "del",
+                                        "codecmp",  "codeget", "codeput",
+                                        "codewrong"};
 
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 13; i++) {
         if (strcmp(s, names[i]) == 0) {
             return i;
         }
@@ -89,6 +91,7 @@ static int run_rs(struct eotp_redis *c, int argc, char **argv, int i)
         long long lim = strtoll(argv[i + 2], NULL, 10);
         long long ms = strtoll(argv[i + 3], NULL, 10);
 
+        memset(&st[n], 0, sizeof(st[n]));
         st[n].op = op_of(argv[i]);
         st[n].key = argv[i + 1];
         st[n].limit = lim;
