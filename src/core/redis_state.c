@@ -79,47 +79,73 @@ static const char script[] =
     "  keep(k, win)\n"
     "end\n"
     "local out = {'ok'}\n"
+    "local lim_i, lim_w, lim_c = 0, 0, 0\n"
+    "local function holds(i)\n"
+    "  local cond = arg(i, 6)\n"
+    "  if cond == '' then return true end\n"
+    "  local s, v = string.match(cond, '^(%d+)=(.*)$')\n"
+    "  return s ~= nil and tonumber(s) < i and tostring(out[tonumber(s) + 1]) "
+    "== v\n"
+    "end\n"
     "for i = 1, n do\n"
     "  local op, k = arg(i, 1), key(i)\n"
     "  if op == 'take' or op == 'check' then\n"
-    "    local c, w = window(k, num(arg(i, 3)), num(arg(i, 4)))\n"
-    "    if w > 0 then return {'limited', i, w, c} end\n"
-    "    out[i + 1] = c\n"
+    "    if holds(i) then\n"
+    "      local c, w = window(k, num(arg(i, 3)), num(arg(i, 4)))\n"
+    "      if w > 0 and lim_i == 0 then lim_i, lim_w, lim_c = i, w, c end\n"
+    "      out[i + 1] = c\n"
+    "    else\n"
+    "      out[i + 1] = -1\n"
+    "    end\n"
     "  elseif op == 'count' then\n"
     "    out[i + 1] = window(k, 0, num(arg(i, 4)))\n"
     "  elseif op == 'get' then\n"
     "    out[i + 1] = redis.call('GET', k) or ''\n"
     "  elseif op == 'ttl' then\n"
     "    out[i + 1] = redis.call('PTTL', k)\n"
-    "  elseif op == 'codecmp' then\n"
-    "    local v = redis.call('HMGET', k, 'id', 'mac')\n"
-    "    if not v[1] or v[1] ~= arg(i, 3) then\n"
+    "  elseif op == 'hget' then\n"
+    "    out[i + 1] = redis.call('HGET', k, arg(i, 3)) or ''\n"
+    "  elseif op == 'ccmp' then\n"
+    "    -- a local code: \"msgid key mac channel created expires wrong\"\n"
+    "    local v = redis.call('HGET', k, arg(i, 3))\n"
+    "    local f = {}\n"
+    "    if v then for w in string.gmatch(v, '%S+') do f[#f + 1] = w end end\n"
+    "    if #f ~= 7 or (tonumber(f[6]) or 0) * 1000 <= now then\n"
     "      out[i + 1] = 'gone'\n"
-    "    elseif redis.sha1hex(v[2]) == redis.sha1hex(arg(i, 4)) then\n"
+    "    elseif redis.sha1hex(f[3]) == redis.sha1hex(arg(i, 4)) then\n"
     "      out[i + 1] = 'right'\n"
     "    else\n"
     "      out[i + 1] = 'wrong'\n"
     "    end\n"
-    "  elseif op == 'codeget' then\n"
-    "    local v = redis.call('HMGET', k, 'id', 'msgid', 'key', 'channel',\n"
-    "                         'created', 'expires', 'wrong')\n"
-    "    if v[1] then out[i + 1] = table.concat(v, ' ') else out[i + 1] = '' "
-    "end\n"
+    "  elseif op == 'cfind' then\n"
+    "    -- the newest unexpired local code for key a, its mac left out\n"
+    "    local all = redis.call('HGETALL', k)\n"
+    "    local best, bestc = '', -1\n"
+    "    for j = 1, #all, 2 do\n"
+    "      local f = {}\n"
+    "      for w in string.gmatch(all[j + 1], '%S+') do f[#f + 1] = w end\n"
+    "      if #f == 7 and f[2] == arg(i, 3) and (tonumber(f[6]) or 0) * 1000 "
+    "> now\n"
+    "         and (tonumber(f[5]) or 0) > bestc then\n"
+    "        bestc = tonumber(f[5])\n"
+    "        best = all[j] .. ' ' .. f[1] .. ' ' .. f[2] .. ' ' .. f[4] .. ' "
+    "' ..\n"
+    "               f[5] .. ' ' .. f[6] .. ' ' .. f[7]\n"
+    "      end\n"
+    "    end\n"
+    "    out[i + 1] = best\n"
     "  elseif op == 'add' or op == 'zrem' or op == 'set' or op == 'del' or\n"
-    "         op == 'codeput' or op == 'codewrong' then\n"
+    "         op == 'hput' or op == 'hdelv' or op == 'cput' or op == 'cwrong' "
+    "or\n"
+    "         op == 'cdel' then\n"
     "    out[i + 1] = 0\n"
     "  else\n"
     "    return redis.error_reply('ERR eotp: unknown op')\n"
     "  end\n"
     "end\n"
     "for i = 1, n do\n"
-    "  local op, k, cond = arg(i, 1), key(i), arg(i, 6)\n"
-    "  local go = true\n"
-    "  if cond ~= '' then\n"
-    "    local s, v = string.match(cond, '^(%d+)=(.*)$')\n"
-    "    go = s ~= nil and tostring(out[tonumber(s) + 1]) == v\n"
-    "  end\n"
-    "  if go then\n"
+    "  local op, k = arg(i, 1), key(i)\n"
+    "  if lim_i == 0 and holds(i) then\n"
     "    if op == 'take' then\n"
     "      event(k, arg(i, 5), num(arg(i, 4)))\n"
     "      out[i + 1] = out[i + 1] + 1\n"
@@ -136,26 +162,64 @@ static const char script[] =
     "      redis.call('SET', k, arg(i, 3), 'PX', ms)\n"
     "    elseif op == 'del' then\n"
     "      out[i + 1] = redis.call('DEL', k)\n"
-    "    elseif op == 'codeput' then\n"
+    "    elseif op == 'hput' then\n"
+    "      redis.call('HSET', k, arg(i, 3), arg(i, 5))\n"
+    "      keep(k, num(arg(i, 4)))\n"
+    "    elseif op == 'hdelv' then\n"
+    "      -- fields whose value starts with the word a (a message id)\n"
+    "      local all = redis.call('HGETALL', k)\n"
+    "      local c = 0\n"
+    "      for j = 1, #all, 2 do\n"
+    "        if string.sub(all[j + 1], 1, #arg(i, 3) + 1) == arg(i, 3) .. ' ' "
+    "then\n"
+    "          c = c + redis.call('HDEL', k, all[j])\n"
+    "        end\n"
+    "      end\n"
+    "      out[i + 1] = c\n"
+    "    elseif op == 'cput' then\n"
+    "      -- drop expired codes, keep at most 8, then add this one\n"
+    "      local all = redis.call('HGETALL', k)\n"
+    "      local live, oldest, oldc = 0, nil, nil\n"
+    "      for j = 1, #all, 2 do\n"
+    "        local f = {}\n"
+    "        for w in string.gmatch(all[j + 1], '%S+') do f[#f + 1] = w end\n"
+    "        if #f ~= 7 or (tonumber(f[6]) or 0) * 1000 <= now then\n"
+    "          redis.call('HDEL', k, all[j])\n"
+    "        else\n"
+    "          live = live + 1\n"
+    "          if oldc == nil or (tonumber(f[5]) or 0) < oldc then\n"
+    "            oldest, oldc = all[j], tonumber(f[5]) or 0\n"
+    "          end\n"
+    "        end\n"
+    "      end\n"
+    "      if live >= 8 then redis.call('HDEL', k, oldest) end\n"
+    "      redis.call('HSET', k, arg(i, 3), arg(i, 5) .. ' 0')\n"
+    "      keep(k, num(arg(i, 4)))\n"
+    "    elseif op == 'cwrong' then\n"
+    "      local v = redis.call('HGET', k, arg(i, 3))\n"
     "      local f = {}\n"
-    "      for w in string.gmatch(arg(i, 3), '%S+') do f[#f + 1] = w end\n"
-    "      if #f ~= 7 then error('eotp: bad code') end\n"
-    "      redis.call('DEL', k)\n"
-    "      redis.call('HSET', k, 'id', f[1], 'msgid', f[2], 'key', f[3],\n"
-    "                 'mac', f[4], 'channel', f[5], 'created', f[6],\n"
-    "                 'expires', f[7], 'wrong', 0)\n"
-    "      local ms = num(arg(i, 4))\n"
-    "      if ms < 1 then error('eotp: bad ttl') end\n"
-    "      redis.call('PEXPIRE', k, ms)\n"
-    "    elseif op == 'codewrong' then\n"
-    "      local w = redis.call('HINCRBY', k, 'wrong', 1)\n"
-    "      if w >= num(arg(i, 3)) then redis.call('DEL', k) end\n"
-    "      out[i + 1] = w\n"
+    "      if v then for w in string.gmatch(v, '%S+') do f[#f + 1] = w end "
+    "end\n"
+    "      if #f == 7 then\n"
+    "        local w = (tonumber(f[7]) or 0) + 1\n"
+    "        if w >= num(arg(i, 4)) then\n"
+    "          redis.call('HDEL', k, arg(i, 3))\n"
+    "        else\n"
+    "          f[7] = tostring(w)\n"
+    "          redis.call('HSET', k, arg(i, 3), table.concat(f, ' '))\n"
+    "        end\n"
+    "        out[i + 1] = w\n"
+    "      end\n"
+    "    elseif op == 'cdel' then\n"
+    "      out[i + 1] = redis.call('HDEL', k, arg(i, 3))\n"
     "    end\n"
     "  end\n"
     "end\n"
-    "out[#out + 1] = now\n"
-    "return out\n";
+    "local res = {'ok', lim_i, lim_w, lim_c}\n"
+    "if lim_i > 0 then res[1] = 'limited' end\n"
+    "for i = 1, n do res[#res + 1] = out[i + 1] end\n"
+    "res[#res + 1] = now\n"
+    "return res\n";
 
 const char *eotp_rs_script(void)
 {
@@ -259,24 +323,21 @@ int eotp_rs_member(char out[EOTP_RS_MEMBER_HEX])
 }
 
 static const char *const op_names[] = {
-    [EOTP_RS_TAKE] = "take",
-    [EOTP_RS_CHECK] = "check",
-    [EOTP_RS_COUNT] = "count",
-    [EOTP_RS_ADD] = "add",
-    [EOTP_RS_ZREM] = "zrem",
-    [EOTP_RS_GET] = "get",
-    [EOTP_RS_TTL] = "ttl",
-    [EOTP_RS_SET] = "set",
-    [EOTP_RS_DEL] = "del",
-    [EOTP_RS_CODECMP] = "codecmp",
-    [EOTP_RS_CODEGET] = "codeget",
-    [EOTP_RS_CODEPUT] = "codeput",
-    [EOTP_RS_CODEWRONG] = "codewrong",
+    [EOTP_RS_TAKE] = "take",   [EOTP_RS_CHECK] = "check",
+    [EOTP_RS_COUNT] = "count", [EOTP_RS_ADD] = "add",
+    [EOTP_RS_ZREM] = "zrem",   [EOTP_RS_GET] = "get",
+    [EOTP_RS_TTL] = "ttl",     [EOTP_RS_SET] = "set",
+    [EOTP_RS_DEL] = "del",     [EOTP_RS_HGET] = "hget",
+    [EOTP_RS_HPUT] = "hput",   [EOTP_RS_HDELV] = "hdelv",
+    [EOTP_RS_CFIND] = "cfind", [EOTP_RS_CCMP] = "ccmp",
+    [EOTP_RS_CPUT] = "cput",   [EOTP_RS_CWRONG] = "cwrong",
+    [EOTP_RS_CDEL] = "cdel",
 };
 
 static bool is_string_op(int op)
 {
-    return op == EOTP_RS_GET || op == EOTP_RS_CODEGET || op == EOTP_RS_CODECMP;
+    return op == EOTP_RS_GET || op == EOTP_RS_HGET || op == EOTP_RS_CFIND ||
+           op == EOTP_RS_CCMP;
 }
 
 static bool is_window_op(int op)
@@ -300,42 +361,42 @@ static int parse_reply(const redisReply *rp, const struct eotp_rs_step *steps,
                        size_t n, struct eotp_rs_result *res)
 {
     const redisReply *head;
+    const redisReply *li;
+    const redisReply *lw;
 
-    if (rp->type != REDIS_REPLY_ARRAY || rp->elements < 1) {
+    if (rp->type != REDIS_REPLY_ARRAY || rp->elements != n + 5) {
         return EOTP_E_BAD_RESPONSE;
     }
+    for (size_t i = 1; i < 4; i++) {
+        if (rp->element[i]->type != REDIS_REPLY_INTEGER) {
+            return EOTP_E_BAD_RESPONSE;
+        }
+    }
     head = rp->element[0];
+    li = rp->element[1];
+    lw = rp->element[2];
     if (head->type != REDIS_REPLY_STRING && head->type != REDIS_REPLY_STATUS) {
         return EOTP_E_BAD_RESPONSE;
     }
     if (strcmp(head->str, "limited") == 0) {
-        const redisReply *s;
-        const redisReply *w;
-
-        if (rp->elements != 4) {
-            return EOTP_E_BAD_RESPONSE;
-        }
-        s = rp->element[1];
-        w = rp->element[2];
-        if (s->type != REDIS_REPLY_INTEGER || w->type != REDIS_REPLY_INTEGER ||
-            rp->element[3]->type != REDIS_REPLY_INTEGER || s->integer < 1 ||
-            (size_t)s->integer > n ||
-            (steps[s->integer - 1].op != EOTP_RS_TAKE &&
-             steps[s->integer - 1].op != EOTP_RS_CHECK) ||
-            w->integer < 1 || w->integer > steps[s->integer - 1].ms) {
+        if (li->integer < 1 || (size_t)li->integer > n ||
+            (steps[li->integer - 1].op != EOTP_RS_TAKE &&
+             steps[li->integer - 1].op != EOTP_RS_CHECK) ||
+            lw->integer < 1 || lw->integer > steps[li->integer - 1].ms) {
             return EOTP_E_BAD_RESPONSE;
         }
         res->limited = true;
-        res->step = (size_t)(s->integer - 1);
-        res->wait_ms = w->integer;
-        return EOTP_OK;
+        res->step = (size_t)(li->integer - 1);
+        res->wait_ms = lw->integer;
+    } else if (strcmp(head->str, "ok") != 0 || li->integer != 0 ||
+               lw->integer != 0) {
+        return EOTP_E_BAD_RESPONSE;
     }
-    if (strcmp(head->str, "ok") != 0 || rp->elements != n + 2 ||
-        rp->element[n + 1]->type != REDIS_REPLY_INTEGER) {
+    if (rp->element[n + 4]->type != REDIS_REPLY_INTEGER) {
         return EOTP_E_BAD_RESPONSE;
     }
     for (size_t i = 0; i < n; i++) {
-        const redisReply *e = rp->element[i + 1];
+        const redisReply *e = rp->element[i + 4];
 
         if (is_string_op(steps[i].op)) {
             if (e->type != REDIS_REPLY_STRING || e->len >= EOTP_RS_VALUE_MAX ||
@@ -344,7 +405,7 @@ static int parse_reply(const redisReply *rp, const struct eotp_rs_step *steps,
             }
             memcpy(res->val[i], e->str, e->len);
             res->val[i][e->len] = '\0';
-            if (steps[i].op == EOTP_RS_CODECMP &&
+            if (steps[i].op == EOTP_RS_CCMP &&
                 strcmp(res->val[i], "gone") != 0 &&
                 strcmp(res->val[i], "right") != 0 &&
                 strcmp(res->val[i], "wrong") != 0) {
@@ -358,7 +419,7 @@ static int parse_reply(const redisReply *rp, const struct eotp_rs_step *steps,
             res->num[i] = e->integer;
         }
     }
-    res->server_ms = rp->element[n + 1]->integer;
+    res->server_ms = rp->element[n + 4]->integer;
     return EOTP_OK;
 }
 
@@ -390,19 +451,23 @@ int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
     for (size_t i = 0; i < n; i++) {
         const struct eotp_rs_step *st = &steps[i];
         bool needs_value = st->op == EOTP_RS_SET || st->op == EOTP_RS_ZREM ||
-                           st->op == EOTP_RS_CODECMP ||
-                           st->op == EOTP_RS_CODEPUT;
+                           st->op == EOTP_RS_HGET || st->op == EOTP_RS_HPUT ||
+                           st->op == EOTP_RS_HDELV ||
+                           st->op == EOTP_RS_CFIND || st->op == EOTP_RS_CCMP ||
+                           st->op == EOTP_RS_CPUT ||
+                           st->op == EOTP_RS_CWRONG || st->op == EOTP_RS_CDEL;
+        bool needs_value2 = st->op == EOTP_RS_CCMP || st->op == EOTP_RS_HPUT ||
+                            st->op == EOTP_RS_CPUT;
 
-        if (st->op < EOTP_RS_TAKE || st->op > EOTP_RS_CODEWRONG ||
+        if (st->op < EOTP_RS_TAKE || st->op > EOTP_RS_CDEL ||
             st->key == NULL || st->limit < 0 ||
             ((is_window_op(st->op) || st->op == EOTP_RS_SET ||
-              st->op == EOTP_RS_CODEPUT) &&
+              st->op == EOTP_RS_HPUT || st->op == EOTP_RS_CPUT) &&
              st->ms <= 0) ||
             (needs_value && (st->value == NULL || st->value[0] == '\0' ||
                              strlen(st->value) >= EOTP_RS_VALUE_MAX)) ||
-            (st->op == EOTP_RS_CODECMP &&
-             (st->value2 == NULL ||
-              strlen(st->value2) >= EOTP_RS_VALUE_MAX)) ||
+            (needs_value2 && (st->value2 == NULL || st->value2[0] == '\0' ||
+                              strlen(st->value2) >= EOTP_RS_VALUE_MAX)) ||
             st->if_step < 0 || (size_t)st->if_step > i ||
             (st->if_step > 0 && st->if_value == NULL)) {
             return EOTP_E_INTERNAL;
@@ -433,18 +498,18 @@ int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
             argv[argc++] = lim[i];
             argv[argc++] = ms[i];
             argv[argc++] = v != NULL ? v : "";
-        } else if (st->op == EOTP_RS_CODECMP) {
+        } else if (st->op == EOTP_RS_CWRONG) {
             argv[argc++] = v;
-            argv[argc++] = st->value2;
-            argv[argc++] = "";
-        } else if (st->op == EOTP_RS_CODEWRONG) {
             argv[argc++] = lim[i];
             argv[argc++] = "";
+        } else if (st->op == EOTP_RS_CCMP) {
+            argv[argc++] = v;
+            argv[argc++] = st->value2;
             argv[argc++] = "";
         } else {
             argv[argc++] = v != NULL ? v : "";
             argv[argc++] = ms[i];
-            argv[argc++] = "";
+            argv[argc++] = st->value2 != NULL ? st->value2 : "";
         }
         argv[argc++] = cond[i];
     }

@@ -63,35 +63,44 @@ enum eotp_rs_op {
     EOTP_RS_TTL, /* milliseconds left, -2 missing, -1 no TTL */
     EOTP_RS_SET, /* value with a TTL of ms */
     EOTP_RS_DEL,
-    /* Local codes (a hash: id msgid key mac channel created expires
-     * wrong): */
-    EOTP_RS_CODECMP,   /* "gone", "right" or "wrong": value id, value2 mac */
-    EOTP_RS_CODEGET,   /* "id msgid key channel created expires wrong", "" */
-    EOTP_RS_CODEPUT,   /* value "id msgid key mac channel created expires" */
-    EOTP_RS_CODEWRONG, /* count one wrong answer; deleted at limit */
+    /* Hashes of "word ..." values (pending codes by destination key): */
+    EOTP_RS_HGET,  /* field value: its value or "" */
+    EOTP_RS_HPUT,  /* field value, value2 the data; TTL extended to ms */
+    EOTP_RS_HDELV, /* delete the fields whose value's first word is value */
+    /* Local codes, a hash id -> "msgid key mac channel created expires
+     * wrong" (times in seconds, compared with the server's clock): */
+    EOTP_RS_CFIND,  /* newest unexpired for key value: "id msgid key
+                     * channel created expires wrong" (no mac) or "" */
+    EOTP_RS_CCMP,   /* code value, mac value2: "gone", "right", "wrong" */
+    EOTP_RS_CPUT,   /* code value, value2 "msgid key mac channel created
+                     * expires"; expired ones dropped, at most 8 kept */
+    EOTP_RS_CWRONG, /* code value: one more wrong answer, deleted at limit */
+    EOTP_RS_CDEL,   /* code value */
 };
 
 struct eotp_rs_step {
     int op; /* enum eotp_rs_op */
     const char *key;
-    long long limit;    /* TAKE CHECK ADD: 0 no limit; CODEWRONG: max */
-    long long ms;       /* window (TAKE CHECK COUNT ADD), TTL (SET CODEPUT) */
-    const char *value;  /* SET CODEPUT ZREM CODECMP; TAKE/ADD id or NULL */
-    const char *value2; /* CODECMP: the mac */
-    /* A write runs only when step if_step (1-based, earlier) gave
-     * if_value ("right", "wrong", a number); 0: always. */
+    long long limit;   /* TAKE CHECK ADD: 0 no limit; CWRONG: max */
+    long long ms;      /* window (TAKE CHECK COUNT ADD), TTL (SET HPUT CPUT) */
+    const char *value; /* see the ops; TAKE/ADD: event id or NULL */
+    const char *value2; /* see the ops */
+    /* The step runs only when step if_step (1-based, earlier) gave
+     * if_value ("right", "", a number); 0: always.  A TAKE or CHECK
+     * skipped this way gives -1. */
     int if_step;
     const char *if_value;
 };
 
 struct eotp_rs_result {
-    bool limited;      /* a TAKE or CHECK refused; nothing was written */
+    bool limited;      /* a TAKE or CHECK refused; nothing was written (the
+                   * reads of every step are still returned) */
     size_t step;       /* which (0-based) */
     long long wait_ms; /* until that step would pass */
     /* counts (TAKE: after it), TTLs, DEL/ZREM results, ADD: the wait in
-     * ms when that add reached the limit (else 0), CODEWRONG: count */
+     * ms when that add reached the limit (else 0), CWRONG: count */
     long long num[EOTP_RS_STEPS_MAX];
-    char val[EOTP_RS_STEPS_MAX][EOTP_RS_VALUE_MAX]; /* GET CODEGET CODECMP */
+    char val[EOTP_RS_STEPS_MAX][EOTP_RS_VALUE_MAX]; /* GET HGET CFIND CCMP */
     long long server_ms;                            /* the server's clock */
 };
 

@@ -64,13 +64,13 @@ static void print_reply(const redisReply *r, int depth)
 
 static int op_of(const char *s)
 {
-    static const char *const names[] = {"take",     "check",   "count",
-                                        "add",      "zrem",    "get",
-                                        "ttl",      "set",     "del",
-                                        "codecmp",  "codeget", "codeput",
-                                        "codewrong"};
+    static const char *const names[] = {"take",  "check", "count", "add",
+                                        "zrem",  "get",   "ttl",   "set",
+                                        "del",   "hget",  "hput",  "hdelv",
+                                        "cfind", "ccmp",  "cput",  "cwrong",
+                                        "cdel"};
 
-    for (int i = 0; i < 13; i++) {
+    for (int i = 0; i < 17; i++) {
         if (strcmp(s, names[i]) == 0) {
             return i;
         }

@@ -153,12 +153,16 @@ for reply in '+OK\r\n' ':1\r\n' '$2\r\nok\r\n' '*1\r\n$2\r\nok\r\n' \
     '*4\r\n$7\r\nlimited\r\n:1\r\n:999999999\r\n:1\r\n' \
     '*3\r\n$3\r\nyes\r\n:1\r\n:5\r\n' \
     '*3\r\n$2\r\nok\r\n:-7\r\n:5\r\n' \
+    '*6\r\n$7\r\nlimited\r\n:2\r\n:10\r\n:0\r\n:1\r\n:5\r\n' \
+    '*6\r\n$7\r\nlimited\r\n:1\r\n:0\r\n:0\r\n:1\r\n:5\r\n' \
+    '*6\r\n$2\r\nok\r\n:1\r\n:0\r\n:0\r\n:1\r\n:5\r\n' \
+    '*6\r\n$2\r\nok\r\n:0\r\n:0\r\n:0\r\n$1\r\n1\r\n:5\r\n' \
     '*2000\r\n' '-ERR boom\r\n'; do
     hostile "$reply"
     assert_match "hostile reply $reply is refused, never a pass" \
         "rs failed err=(bad_response|server_error|transport|timeout)" "$HOUT"
 done
-hostile '*3\r\n$2\r\nok\r\n:1\r\n:5\r\n'
+hostile '*6\r\n$2\r\nok\r\n:0\r\n:0\r\n:0\r\n:1\r\n:5\r\n'
 assert_match "a well-formed fake reply is understood (the harness works)" "step 1 1" "$HOUT"
 
 t_summary
