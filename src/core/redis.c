@@ -326,7 +326,9 @@ bool eotp_redis_configured(const struct eotp_cfg *cfg)
 struct eotp_redis {
     const struct eotp_cfg *cfg;
     const struct eotp_logger *lg;
-    long long deadline; /* CLOCK_MONOTONIC milliseconds */
+    long long deadline; /* CLOCK_MONOTONIC ms: end of the current call */
+    long long call_start;
+    long budget_left; /* ms of Redis time left for this login */
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
@@ -351,6 +353,24 @@ static long long now_ms(void)
 
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The budget counts Redis time only, not the time the user spends at the
+ * prompt between two operations: each call may run until the budget left,
+ * and what it used is taken off.
+ */
+static void call_begin(struct eotp_redis *c)
+{
+    c->call_start = now_ms();
+    c->deadline = c->call_start + (c->budget_left > 0 ? c->budget_left : 0);
+}
+
+static void call_end(struct eotp_redis *c)
+{
+    long long used = now_ms() - c->call_start;
+
+    c->budget_left = used >= c->budget_left ? 0 : c->budget_left - (long)used;
 }
 
 static void say(char *why, size_t whylen, const char *text)
@@ -1175,7 +1195,8 @@ int eotp_redis_open(const struct eotp_cfg *cfg, long budget_ms,
     c->cfg = cfg;
     c->lg = lg;
     c->fd = -1;
-    c->deadline = now_ms() + (budget_ms > 0 ? budget_ms : 1);
+    c->budget_left = budget_ms > 0 ? budget_ms : 1;
+    call_begin(c);
     c->next_url = cfg->redis_url;
     if (cfg->redis_password_file != NULL) {
         r = read_password_file(c, why, whylen);
@@ -1190,6 +1211,7 @@ int eotp_redis_open(const struct eotp_cfg *cfg, long budget_ms,
         r = open_next_url(c, why, whylen);
     }
 out:
+    call_end(c);
     if (r != EOTP_OK) {
         eotp_redis_close(c);
         return r;
@@ -1197,6 +1219,10 @@ out:
     *out = c;
     return EOTP_OK;
 }
+
+static int exec_call(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                     size_t n, struct redisReply **reply, char *why,
+                     size_t whylen);
 
 int eotp_redis_exec(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
                     size_t n, struct redisReply **reply, char *why,
@@ -1206,6 +1232,22 @@ int eotp_redis_exec(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
 
     if (c == NULL || n == 0 || n > EOTP_REDIS_PIPE_MAX) {
         return EOTP_E_INTERNAL;
+    }
+    call_begin(c);
+    r = exec_call(c, cmd, n, reply, why, whylen);
+    call_end(c);
+    return r;
+}
+
+static int exec_call(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                     size_t n, struct redisReply **reply, char *why,
+                     size_t whylen)
+{
+    int r;
+
+    if (c->budget_left <= 0) {
+        say(why, whylen, "redis_timeout used up");
+        return EOTP_E_TIMEOUT;
     }
     for (;;) {
         bool readonly = false;
@@ -1268,4 +1310,9 @@ void eotp_redis_reply_free(struct redisReply *r)
     if (r != NULL) {
         freeReplyObject(r);
     }
+}
+
+long eotp_redis_budget_left(const struct eotp_redis *c)
+{
+    return c != NULL ? c->budget_left : 0;
 }

@@ -91,8 +91,9 @@ struct eotp_redis;
  * Connect to the first usable node (redis_url in order, or the master
  * that the sentinels name), authenticate (AUTH [USER] PASSWORD; the
  * password of redis_password_file wins over the URL's) and SELECT the
- * database, all within budget_ms milliseconds from now, which also bounds
- * every later command on this connection.  On failure *out is NULL, why
+ * database, all within budget_ms milliseconds: the Redis time of the
+ * whole login.  Later commands use what is left (time between calls, at
+ * the prompt, does not count).  On failure *out is NULL, why
  * (size whylen) holds a short reason without secrets, and the code is
  * EOTP_E_CONFIG (bad password file), EOTP_E_TRANSPORT (no node could be
  * reached), EOTP_E_TLS, EOTP_E_TIMEOUT, EOTP_E_API_AUTH (AUTH refused),
@@ -120,6 +121,9 @@ struct eotp_redis_cmd {
 int eotp_redis_exec(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
                     size_t n, struct redisReply **reply, char *why,
                     size_t whylen);
+
+/* Milliseconds of the budget left. */
+long eotp_redis_budget_left(const struct eotp_redis *c);
 
 /* Round trips made on this connection so far (for tests and bench). */
 unsigned int eotp_redis_round_trips(const struct eotp_redis *c);

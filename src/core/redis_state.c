@@ -530,7 +530,10 @@ int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
         return r;
     }
     if (rp->type == REDIS_REPLY_ERROR) {
-        (void)snprintf(why, whylen, "script refused by the server");
+        char safe[EOTP_FIELD_MAX];
+
+        (void)snprintf(why, whylen, "script refused by the server: %s",
+                       eotp_sanitize(safe, sizeof(safe), rp->str, false));
         r = EOTP_E_SERVER;
     } else {
         r = parse_reply(rp, steps, n, res);

@@ -27,7 +27,7 @@ declare -A REDIS_PID=()
 # The commands the module uses: scripts, AUTH/HELLO/SELECT/PING, and ROLE
 # (Sentinel mode checks the master's role).  Inside scripts the ACL still
 # applies, so the key commands the scripts call are allowed on eotp:*.
-REDIS_PAM_ACL='on ~eotp:* resetchannels -@all +auth +hello +ping +select +role +evalsha +eval +script|load +scan +del +time +get +set +pttl +pexpire +zadd +zrem +zcount +zrangebyscore +zremrangebyscore +zremrangebyrank +hset +hmget +hincrby +hgetall +exists'
+REDIS_PAM_ACL='on ~eotp:* resetchannels -@all +auth +hello +ping +select +role +evalsha +eval +script|load +scan +del +time +get +set +pttl +pexpire +zadd +zrem +zcount +zrangebyscore +zremrangebyscore +zremrangebyrank +hget +hset +hdel +hmget +hincrby +hgetall +exists'
 
 redis_certs() {
     [ -s "$T/redis-certs/server.pem" ] && return 0
