@@ -3,11 +3,11 @@
  * validation, redaction, and the connection layer against hostile
  * servers (a socketpair-free loopback listener run in a child).
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
