@@ -133,9 +133,10 @@ $(CURLFLOOR): tests/bench/curl_floor.c tests/bench/floor_calls.c
 
 # Drives the Redis connection layer from tests/redis (issue 13).
 REDISPROBE := $(BUILD)/tests/redis_probe
-$(REDISPROBE): tests/redis/redis_probe.c $(LIB)
+$(REDISPROBE): tests/redis/redis_probe.c src/cli/doctor_redis.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/redis/redis_probe.c \
+	  src/cli/doctor_redis.c $(LIB) $(ALL_LDFLAGS) $(LIBS)
 
 test-programs: $(PROGRAMS) $(UNIT_BIN) $(HARNESS) $(BUILD)/tests/fakepw.so \
                $(REDISPROBE)

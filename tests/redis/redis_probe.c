@@ -9,6 +9,7 @@
  *       prints "limited STEP WAIT_MS" or "ok" and one "step N NUM VAL"
  *       line per step
  *   redis_probe --script        print the Lua script
+ *   redis_probe CONF --doctor   doctor's Redis checks (doctor_redis.c)
  *
  * Output: "open ok node=URL" or "open failed err=REASON why=TEXT", then
  * one line per reply ("status PONG", "string x", "integer 3", "nil",
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/cli/doctor_redis.h"
 #include "../../src/core/cfg.h"
 #include "../../src/core/err.h"
 #include "../../src/core/redis.h"
@@ -144,6 +146,13 @@ int main(int argc, char **argv)
         eotp_cfg_validate(&cfg, &lg) != EOTP_OK) {
         eotp_cfg_free(&cfg);
         return 2;
+    }
+    if (strcmp(argv[2], "--doctor") == 0) {
+        int fails = eotp_doctor_redis(&cfg, &lg, stdout);
+
+        printf("fails %d\n", fails);
+        eotp_cfg_free(&cfg);
+        return fails == 0 ? 0 : 1;
     }
     for (int i = 2; i <= argc; i++) {
         if (i == argc || strcmp(argv[i], ";") == 0) {

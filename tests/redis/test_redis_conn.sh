@@ -119,6 +119,8 @@ assert_match "... status OK" "status OK" "$POUT"
 conf "$T/roonly.conf" "redis_url = $(redis_url replica)" "redis_ca_file = $CA"
 probe "$T/roonly.conf" SET eotp:t:ro2 1 EX 30
 assert_eq "a replica alone cannot be used for writes" 2 "$PRC"
+out=$("$PROBE" "$T/roonly.conf" --doctor 2>/dev/null)
+assert_match "doctor: a replica is a FAIL" "FAIL redis: role slave: logins need the master" "$out"
 redis_stop replica
 
 # ---- time: a server that stalls is bounded by redis_timeout --------------
@@ -150,6 +152,25 @@ conf "$T/bh.conf" "redis_url = rediss://pam:x@127.0.0.1:$bh_port" "redis_ca_file
 probe "$T/bh.conf" PING
 assert_match "a black hole: timeout in the TLS handshake" "err=timeout" "$POUT"
 kill "$bh" 2>/dev/null; wait "$bh" 2>/dev/null
+
+# ---- doctor's Redis checks (src/cli/doctor_redis.c) ---------------------------
+out=$("$PROBE" "$T/good.conf" --doctor 2>/dev/null)
+assert_match "doctor: all checks pass" "fails 0" "$out"
+assert_match "doctor: connect, TLS, AUTH" "OK  redis: connected to rediss://127.0.0.1:${REDIS_PORT[main]} \(TLS verified, authenticated\)" "$out"
+assert_match "doctor: role" "OK  redis: role master" "$out"
+assert_match "doctor: script" "OK  redis: script loaded sha1=[0-9a-f]{40}" "$out"
+assert_match "doctor: probe keys" "OK  redis: probe keys written with a TTL, read and deleted" "$out"
+assert_match "doctor: latency" "OK  redis: latency [0-9]+ ms" "$out"
+assert_eq "doctor: the probe keys are gone" "" "$(redis_cli main -n 2 --scan --pattern '*doctor*')"
+out=$("$PROBE" "$T/badpw.conf" --doctor 2>/dev/null)
+assert_match "doctor: a wrong password is a FAIL with a hint" "FAIL redis: connect, TLS and AUTH: authentication refused: check the ACL user" "$out"
+out=$("$PROBE" "$T/otherca.conf" --doctor 2>/dev/null)
+assert_match "doctor: an untrusted certificate is a FAIL with a hint" "FAIL redis: connect, TLS and AUTH: TLS .*redis_ca_file" "$out"
+redis_cli main ACL SETUSER pamlite on ">lite-pass-1" "~eotp:*" -@all +@connection +select +role +evalsha +eval "+script|load" +time +zadd +zcount +pexpire +pttl +set >/dev/null
+conf "$T/lite.conf" "redis_url = $(redis_url main pamlite lite-pass-1)" "redis_ca_file = $CA"
+out=$("$PROBE" "$T/lite.conf" --doctor 2>/dev/null)
+assert_match "doctor: an ACL without every command the script needs is a FAIL" \
+    "FAIL redis: probe keys .*script refused by the server" "$out"
 
 # ---- Sentinel: lookup, ROLE check, failover -----------------------------
 if redis_sentinel_setup; then
