@@ -788,6 +788,23 @@ static int validate_redis(const struct eotp_cfg *cfg,
                  "config: redis_timeout (ms) must fit in the login deadline");
         return EOTP_E_CONFIG;
     }
+    /* A user without a password needs redis_password_file. */
+    cur = cfg->redis_url;
+    while (cur != NULL && eotp_list_next(&cur, item, sizeof(item))) {
+        struct eotp_redis_url u;
+        bool lonely = eotp_redis_url_parse(item, false, &u) == EOTP_OK &&
+                      u.user[0] != '\0' && u.pass[0] == '\0' &&
+                      cfg->redis_password_file == NULL;
+
+        eotp_memzero(&u, sizeof(u));
+        eotp_memzero(item, sizeof(item));
+        if (lonely) {
+            eotp_log(lg, LOG_ERR,
+                     "config: redis_url names a user without a password; "
+                     "set redis_password_file");
+            return EOTP_E_CONFIG;
+        }
+    }
     /* Plaintext only to loopback, unless redis_insecure says otherwise. */
     for (int pass = 0; pass < 2 && !cfg->redis_insecure; pass++) {
         cur = pass == 0 ? cfg->redis_url : cfg->redis_sentinels;

@@ -224,13 +224,16 @@ int eotp_redis_url_parse(const char *text, bool bare_ok,
             goto out;
         }
         if (colon == NULL) {
-            /* user@host: a user without a password is not useful. */
-            goto out;
-        }
-        if (!pct_decode(p, (size_t)(colon - p), u.user, sizeof(u.user)) ||
-            !pct_decode(colon + 1, (size_t)(at - colon - 1), u.pass,
-                        sizeof(u.pass)) ||
-            u.pass[0] == '\0') {
+            /* user@host: the password comes from redis_password_file. */
+            if (!pct_decode(p, (size_t)(at - p), u.user, sizeof(u.user)) ||
+                u.user[0] == '\0') {
+                goto out;
+            }
+        } else if (!pct_decode(p, (size_t)(colon - p), u.user,
+                               sizeof(u.user)) ||
+                   !pct_decode(colon + 1, (size_t)(at - colon - 1), u.pass,
+                               sizeof(u.pass)) ||
+                   u.pass[0] == '\0') {
             goto out;
         }
         p = at + 1;

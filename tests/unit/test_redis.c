@@ -94,6 +94,12 @@ static void test_url_parse(void **state)
     assert_string_equal(u.port, "6379");
     assert_int_equal(u.db, 0);
 
+    /* user@host: the password comes from redis_password_file. */
+    assert_int_equal(eotp_redis_url_parse("rediss://pam@h:1", false, &u),
+                     EOTP_OK);
+    assert_string_equal(u.user, "pam");
+    assert_string_equal(u.pass, "");
+
     assert_int_equal(eotp_redis_url_parse("rediss://[::1]:7000", false, &u),
                      EOTP_OK);
     assert_string_equal(u.host, "::1");
@@ -120,7 +126,6 @@ static void test_url_parse(void **state)
         "rediss://h:65536",
         "rediss://h:12x",
         "rediss://h:",
-        "rediss://user@h:1", /* user without password */
         "rediss://u:@h:1",   /* empty password */
         "rediss://u:p%4@h:1",
         "rediss://u:p%00@h:1",
@@ -136,7 +141,7 @@ static void test_url_parse(void **state)
         "u:p@h:1",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int r = eotp_redis_url_parse(bad[i], i >= 18, &u);
+        int r = eotp_redis_url_parse(bad[i], i >= 17, &u);
 
         if (r != EOTP_E_CONFIG) {
             fail_msg("accepted: %s", bad[i]);
@@ -238,6 +243,9 @@ static void test_cfg_keys(void **state)
     assert_string_equal(cfg.redis_master_name, "otp");
     eotp_cfg_free(&cfg);
 
+    assert_int_equal(parse_free("redis_url = rediss://pam@h:6380\n"
+                                "redis_password_file = /etc/p\n"),
+                     EOTP_OK);
     assert_int_equal(parse_free("redis_url = redis://127.0.0.1:6379\n"),
                      EOTP_OK);
     assert_int_equal(parse_free("redis_url = unix:///run/redis.sock\n"),
@@ -274,6 +282,8 @@ static void test_cfg_refused(void **state)
         "redis_url = rediss://h\nredis_master_name = bad name!\n",
         "redis_url = rediss://h\nredis_ca_file = relative.pem\n",
         "redis_url = rediss://h\nredis_user = a b\n",
+        /* a user without a password and no password file */
+        "redis_url = rediss://pam@h\n",
     };
 
     (void)state;
