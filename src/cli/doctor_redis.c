@@ -240,7 +240,7 @@ int eotp_doctor_redis(const struct eotp_cfg *cfg, const struct eotp_logger *lg,
         }
     }
     if (r == EOTP_OK) {
-        /* An ordinary login makes about 5 round trips. */
+        /* An ordinary login makes 4 round trips (5 to load the script). */
         line(out, &fails, worst * 5 < cfg->redis_timeout,
              "latency %lld ms per round trip (worst of 3)%s", worst,
              worst * 5 < cfg->redis_timeout

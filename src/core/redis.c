@@ -346,6 +346,7 @@ struct eotp_redis {
     bool sentinel;        /* reached through redis_sentinels */
     const char *next_url; /* cursor in cfg->redis_url */
     unsigned int round_trips;
+    unsigned int deferred; /* replies of eotp_redis_send() still to read */
     char node[EOTP_REDIS_HOST_MAX + 32];
     bool broken;
 };
@@ -800,9 +801,14 @@ static int conn_start(struct eotp_redis *c, const struct eotp_redis_url *u,
 }
 
 /* Write all commands, read n replies.  No retry here. */
-static int conn_roundtrip(struct eotp_redis *c,
-                          const struct eotp_redis_cmd *cmd, size_t n,
-                          redisReply **reply, char *why, size_t whylen)
+/*
+ * Write n commands and read their replies, after the replies still owed
+ * for earlier eotp_redis_send() calls (read, checked, dropped).  defer:
+ * write only.  n == 0: only read what is owed.
+ */
+static int conn_io(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                   size_t n, redisReply **reply, bool defer, char *why,
+                   size_t whylen)
 {
     char *wire = NULL;
     size_t wlen = 0;
@@ -810,7 +816,7 @@ static int conn_roundtrip(struct eotp_redis *c,
     size_t i;
     int r = EOTP_E_INTERNAL;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; reply != NULL && i < n; i++) {
         reply[i] = NULL;
     }
     for (i = 0; i < n; i++) {
@@ -849,14 +855,21 @@ static int conn_roundtrip(struct eotp_redis *c,
         eotp_memzero(one, (size_t)len);
         redisFreeCommand(one);
     }
-    c->round_trips++;
-    r = conn_write(c, wire, wlen);
-    if (r != EOTP_OK) {
-        say(why, whylen,
-            r == EOTP_E_TIMEOUT ? "timed out writing" : "write failed");
+    if (wlen > 0) {
+        c->round_trips += defer ? 0 : 1;
+        r = conn_write(c, wire, wlen);
+        if (r != EOTP_OK) {
+            say(why, whylen,
+                r == EOTP_E_TIMEOUT ? "timed out writing" : "write failed");
+            goto out;
+        }
+    }
+    if (defer) {
+        c->deferred += (unsigned int)n;
+        r = EOTP_OK;
         goto out;
     }
-    for (i = 0; i < n;) {
+    for (i = 0; i < n || c->deferred > 0;) {
         void *obj = NULL;
         char buf[4096];
         size_t got = 0;
@@ -865,6 +878,16 @@ static int conn_roundtrip(struct eotp_redis *c,
             r = EOTP_E_BAD_RESPONSE;
             say(why, whylen, "malformed or oversized reply");
             goto out;
+        }
+        if (obj != NULL && c->deferred > 0) {
+            /* Owed for a command sent without waiting: only its fate. */
+            if (((redisReply *)obj)->type == REDIS_REPLY_ERROR) {
+                eotp_debug(c->lg, "redis: a deferred command failed node=%s",
+                           c->node);
+            }
+            freeReplyObject(obj);
+            c->deferred--;
+            continue;
         }
         if (obj != NULL) {
             reply[i++] = obj;
@@ -878,7 +901,7 @@ static int conn_roundtrip(struct eotp_redis *c,
             goto out;
         }
         total += got;
-        if (total > EOTP_REDIS_REPLY_MAX * n) {
+        if (total > EOTP_REDIS_REPLY_MAX * (n + c->deferred)) {
             eotp_memzero(buf, sizeof(buf));
             r = EOTP_E_BAD_RESPONSE;
             say(why, whylen, "reply too large");
@@ -894,7 +917,7 @@ static int conn_roundtrip(struct eotp_redis *c,
     r = EOTP_OK;
 out:
     if (r != EOTP_OK) {
-        for (i = 0; i < n; i++) {
+        for (i = 0; reply != NULL && i < n; i++) {
             eotp_redis_reply_free(reply[i]);
             reply[i] = NULL;
         }
@@ -902,6 +925,13 @@ out:
     }
     eotp_freezero(wire, wlen);
     return r;
+}
+
+static int conn_roundtrip(struct eotp_redis *c,
+                          const struct eotp_redis_cmd *cmd, size_t n,
+                          redisReply **reply, char *why, size_t whylen)
+{
+    return conn_io(c, cmd, n, reply, false, why, whylen);
 }
 
 static bool reply_is_error(const redisReply *rp, const char *prefix)
@@ -1297,10 +1327,37 @@ const char *eotp_redis_node(const struct eotp_redis *c)
     return c != NULL ? c->node : "-";
 }
 
+int eotp_redis_send(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                    size_t n, char *why, size_t whylen)
+{
+    int r;
+
+    if (c == NULL || n == 0 || n > EOTP_REDIS_PIPE_MAX) {
+        return EOTP_E_INTERNAL;
+    }
+    if (c->broken || c->reader == NULL || c->budget_left <= 0) {
+        say(why, whylen, "connection unusable");
+        return EOTP_E_TRANSPORT;
+    }
+    call_begin(c);
+    r = conn_io(c, cmd, n, NULL, true, why, whylen);
+    call_end(c);
+    return r;
+}
+
 void eotp_redis_close(struct eotp_redis *c)
 {
     if (c == NULL) {
         return;
+    }
+    if (c->deferred > 0 && !c->broken && c->reader != NULL &&
+        c->budget_left > 0) {
+        char why[64];
+
+        /* Read what is owed, so the server surely ran it before we go. */
+        call_begin(c);
+        (void)conn_io(c, NULL, 0, NULL, false, why, sizeof(why));
+        call_end(c);
     }
     conn_drop(c);
     SSL_CTX_free(c->ctx);

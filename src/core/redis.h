@@ -122,6 +122,15 @@ int eotp_redis_exec(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
                     size_t n, struct redisReply **reply, char *why,
                     size_t whylen);
 
+/*
+ * Send n commands without waiting for their replies (one fewer round
+ * trip): the replies are read by the next eotp_redis_exec() on this
+ * connection, or at close, and only checked for errors (logged at debug
+ * level).  For writes whose result nobody needs.
+ */
+int eotp_redis_send(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                    size_t n, char *why, size_t whylen);
+
 /* Milliseconds of the budget left. */
 long eotp_redis_budget_left(const struct eotp_redis *c);
 

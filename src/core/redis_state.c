@@ -423,8 +423,9 @@ static int parse_reply(const redisReply *rp, const struct eotp_rs_step *steps,
     return EOTP_OK;
 }
 
-int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
-                size_t n, struct eotp_rs_result *res, char *why, size_t whylen)
+static int rs_call(struct eotp_redis *c, const struct eotp_rs_step *steps,
+                   size_t n, struct eotp_rs_result *res, bool defer, char *why,
+                   size_t whylen)
 {
     enum { ARGS_MAX = 3 + EOTP_RS_STEPS_MAX * 7 };
     const char *argv[ARGS_MAX];
@@ -516,6 +517,12 @@ int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
     cmd.argc = argc;
     cmd.argv = argv;
     cmd.argvlen = NULL;
+    if (defer) {
+        /* The script is loaded: an earlier call on this connection ran. */
+        r = eotp_redis_send(c, &cmd, 1, why, whylen);
+        eotp_memzero(cond, sizeof(cond));
+        return r;
+    }
     r = eotp_redis_exec(c, &cmd, 1, &rp, why, whylen);
     if (r == EOTP_OK && rp->type == REDIS_REPLY_ERROR && rp->str != NULL &&
         strncmp(rp->str, "NOSCRIPT", 8) == 0) {
@@ -545,4 +552,18 @@ int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
     eotp_redis_reply_free(rp);
     eotp_memzero(cond, sizeof(cond));
     return r;
+}
+
+int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
+                size_t n, struct eotp_rs_result *res, char *why, size_t whylen)
+{
+    return rs_call(c, steps, n, res, false, why, whylen);
+}
+
+int eotp_rs_send(struct eotp_redis *c, const struct eotp_rs_step *steps,
+                 size_t n, char *why, size_t whylen)
+{
+    struct eotp_rs_result res;
+
+    return rs_call(c, steps, n, &res, true, why, whylen);
 }

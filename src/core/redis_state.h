@@ -114,6 +114,14 @@ int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
                 size_t n, struct eotp_rs_result *res, char *why,
                 size_t whylen);
 
+/*
+ * The same without waiting for the reply (eotp_redis_send): for writes
+ * whose result nobody needs, after an eotp_rs_run() on this connection
+ * (so the script is loaded).  Its failure shows only at debug level.
+ */
+int eotp_rs_send(struct eotp_redis *c, const struct eotp_rs_step *steps,
+                 size_t n, char *why, size_t whylen);
+
 /* The script's text (tests and doctor load it). */
 const char *eotp_rs_script(void);
 
