@@ -99,6 +99,21 @@ static const char script[] =
     "    end\n"
     "  elseif op == 'count' then\n"
     "    out[i + 1] = window(k, 0, num(arg(i, 4)))\n"
+    "  elseif op == 'lease' then\n"
+    "    -- one login of a user at a time between begin and sent: a lease "
+    "held\n"
+    "    -- by another owner refuses like a limit, its TTL as the wait\n"
+    "    if holds(i) then\n"
+    "      local v = redis.call('GET', k)\n"
+    "      if v and v ~= arg(i, 3) then\n"
+    "        local w = redis.call('PTTL', k)\n"
+    "        if w < 1 then w = 1 end\n"
+    "        if lim_i == 0 then lim_i, lim_w, lim_c = i, w, 1 end\n"
+    "      end\n"
+    "      out[i + 1] = 0\n"
+    "    else\n"
+    "      out[i + 1] = -1\n"
+    "    end\n"
     "  elseif op == 'get' then\n"
     "    out[i + 1] = redis.call('GET', k) or ''\n"
     "  elseif op == 'ttl' then\n"
@@ -137,7 +152,7 @@ static const char script[] =
     "  elseif op == 'add' or op == 'zrem' or op == 'set' or op == 'del' or\n"
     "         op == 'hput' or op == 'hdelv' or op == 'cput' or op == 'cwrong' "
     "or\n"
-    "         op == 'cdel' then\n"
+    "         op == 'cdel' or op == 'unlease' then\n"
     "    out[i + 1] = 0\n"
     "  else\n"
     "    return redis.error_reply('ERR eotp: unknown op')\n"
@@ -212,6 +227,12 @@ static const char script[] =
     "      end\n"
     "    elseif op == 'cdel' then\n"
     "      out[i + 1] = redis.call('HDEL', k, arg(i, 3))\n"
+    "    elseif op == 'lease' then\n"
+    "      redis.call('SET', k, arg(i, 3), 'PX', num(arg(i, 4)))\n"
+    "    elseif op == 'unlease' then\n"
+    "      if redis.call('GET', k) == arg(i, 3) then\n"
+    "        out[i + 1] = redis.call('DEL', k)\n"
+    "      end\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -323,15 +344,16 @@ int eotp_rs_member(char out[EOTP_RS_MEMBER_HEX])
 }
 
 static const char *const op_names[] = {
-    [EOTP_RS_TAKE] = "take",   [EOTP_RS_CHECK] = "check",
-    [EOTP_RS_COUNT] = "count", [EOTP_RS_ADD] = "add",
-    [EOTP_RS_ZREM] = "zrem",   [EOTP_RS_GET] = "get",
-    [EOTP_RS_TTL] = "ttl",     [EOTP_RS_SET] = "set",
-    [EOTP_RS_DEL] = "del",     [EOTP_RS_HGET] = "hget",
-    [EOTP_RS_HPUT] = "hput",   [EOTP_RS_HDELV] = "hdelv",
-    [EOTP_RS_CFIND] = "cfind", [EOTP_RS_CCMP] = "ccmp",
-    [EOTP_RS_CPUT] = "cput",   [EOTP_RS_CWRONG] = "cwrong",
-    [EOTP_RS_CDEL] = "cdel",
+    [EOTP_RS_TAKE] = "take",       [EOTP_RS_CHECK] = "check",
+    [EOTP_RS_COUNT] = "count",     [EOTP_RS_ADD] = "add",
+    [EOTP_RS_ZREM] = "zrem",       [EOTP_RS_GET] = "get",
+    [EOTP_RS_TTL] = "ttl",         [EOTP_RS_SET] = "set",
+    [EOTP_RS_DEL] = "del",         [EOTP_RS_HGET] = "hget",
+    [EOTP_RS_HPUT] = "hput",       [EOTP_RS_HDELV] = "hdelv",
+    [EOTP_RS_CFIND] = "cfind",     [EOTP_RS_CCMP] = "ccmp",
+    [EOTP_RS_CPUT] = "cput",       [EOTP_RS_CWRONG] = "cwrong",
+    [EOTP_RS_CDEL] = "cdel",       [EOTP_RS_LEASE] = "lease",
+    [EOTP_RS_UNLEASE] = "unlease",
 };
 
 static bool is_string_op(int op)
@@ -381,8 +403,12 @@ static int parse_reply(const redisReply *rp, const struct eotp_rs_step *steps,
     if (strcmp(head->str, "limited") == 0) {
         if (li->integer < 1 || (size_t)li->integer > n ||
             (steps[li->integer - 1].op != EOTP_RS_TAKE &&
-             steps[li->integer - 1].op != EOTP_RS_CHECK) ||
-            lw->integer < 1 || lw->integer > steps[li->integer - 1].ms) {
+             steps[li->integer - 1].op != EOTP_RS_CHECK &&
+             steps[li->integer - 1].op != EOTP_RS_LEASE) ||
+            lw->integer < 1 ||
+            lw->integer > (steps[li->integer - 1].op == EOTP_RS_LEASE
+                               ? EOTP_RS_LEASE_MAX_MS
+                               : steps[li->integer - 1].ms)) {
             return EOTP_E_BAD_RESPONSE;
         }
         res->limited = true;
@@ -456,11 +482,15 @@ static int rs_call(struct eotp_redis *c, const struct eotp_rs_step *steps,
                            st->op == EOTP_RS_HDELV ||
                            st->op == EOTP_RS_CFIND || st->op == EOTP_RS_CCMP ||
                            st->op == EOTP_RS_CPUT ||
-                           st->op == EOTP_RS_CWRONG || st->op == EOTP_RS_CDEL;
+                           st->op == EOTP_RS_CWRONG ||
+                           st->op == EOTP_RS_CDEL || st->op == EOTP_RS_LEASE ||
+                           st->op == EOTP_RS_UNLEASE;
         bool needs_value2 = st->op == EOTP_RS_CCMP || st->op == EOTP_RS_HPUT ||
                             st->op == EOTP_RS_CPUT;
 
-        if (st->op < EOTP_RS_TAKE || st->op > EOTP_RS_CDEL ||
+        if (st->op < EOTP_RS_TAKE || st->op > EOTP_RS_UNLEASE ||
+            (st->op == EOTP_RS_LEASE &&
+             (st->ms <= 0 || st->ms > EOTP_RS_LEASE_MAX_MS)) ||
             st->key == NULL || st->limit < 0 ||
             ((is_window_op(st->op) || st->op == EOTP_RS_SET ||
               st->op == EOTP_RS_HPUT || st->op == EOTP_RS_CPUT) &&

@@ -29,6 +29,7 @@
 #define EOTP_RS_VALUE_MAX 256 /* a stored value, printable ASCII */
 #define EOTP_RS_STEPS_MAX 8
 #define EOTP_RS_MEMBER_HEX 17 /* random event id, 16 hex + NUL */
+#define EOTP_RS_LEASE_MAX_MS (600L * 1000)
 
 /*
  * The fleet key, the same on every host: SHA-256 of redis_key_file's
@@ -76,6 +77,10 @@ enum eotp_rs_op {
                      * expires"; expired ones dropped, at most 8 kept */
     EOTP_RS_CWRONG, /* code value: one more wrong answer, deleted at limit */
     EOTP_RS_CDEL,   /* code value */
+    /* A per-user lease (begin to sent): held by another owner it refuses
+     * like a limit, with its TTL as the wait. */
+    EOTP_RS_LEASE,   /* owner value, TTL ms */
+    EOTP_RS_UNLEASE, /* released when still held by owner value */
 };
 
 struct eotp_rs_step {

@@ -58,8 +58,10 @@
 
 struct rimpl {
     struct eotp_redis *conn;
-    struct eotp_store *file; /* the fallback, opened when needed */
-    bool failed;             /* Redis unusable: file store from now on */
+    char lease[EOTP_RS_MEMBER_HEX]; /* this login's lease owner id */
+    bool leased;                    /* begin took the lease */
+    struct eotp_store *file;        /* the fallback, opened when needed */
+    bool failed; /* Redis unusable: file store from now on */
     char why[160];
 };
 
@@ -294,6 +296,29 @@ static void step(struct eotp_rs_step *st, int op, const char *key,
 
 /* ---- a login ------------------------------------------------------------ */
 
+/* begin found another login's lease: wait and try again (internal). */
+#define EOTP_E_BUSY_ 1
+
+/* A lease lasts at most one send: connect_timeout + timeout, within the
+ * login's deadline. */
+static long long lease_ms(const struct eotp_store *s)
+{
+    long long ms = (s->cfg->connect_timeout + s->cfg->timeout) * 1000LL;
+    long long cap = s->cfg->deadline * 1000LL;
+
+    if (ms > cap) {
+        ms = cap;
+    }
+    return ms < EOTP_RS_LEASE_MAX_MS ? ms : EOTP_RS_LEASE_MAX_MS;
+}
+
+static void nap_ms(long long ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+    (void)nanosleep(&ts, NULL);
+}
+
 static int redis_begin(struct eotp_store *s,
                        const struct eotp_store_begin_req *req,
                        struct eotp_store_begin_res *res, bool use_grace)
@@ -302,6 +327,7 @@ static int redis_begin(struct eotp_store *s,
     const struct eotp_store_limits *lim = req->lim;
     char k_wrong[NAME_MAX_], k_grace[NAME_MAX_], k_send[NAME_MAX_];
     char k_rsend[NAME_MAX_], k_pend[NAME_MAX_], k_code[NAME_MAX_];
+    char k_lease[NAME_MAX_];
     char gsuffix[48];
     char d32[33] = "";
     char m_send[EOTP_RS_MEMBER_HEX];
@@ -309,7 +335,8 @@ static int redis_begin(struct eotp_store *s,
     struct eotp_rs_step st[EOTP_RS_STEPS_MAX];
     struct eotp_rs_result rr;
     int i_lock = -1, i_grace = -1, i_send = -1, i_rh = -1, i_pend = -1,
-        i_code = -1;
+        i_code = -1, i_lease = -1;
+    struct rimpl *im = s->impl;
     size_t n = 0;
     int r;
 
@@ -332,6 +359,18 @@ static int redis_begin(struct eotp_store *s,
         kname(k_grace, who->user_id, gsuffix);
         step(&st[n], EOTP_RS_GET, k_grace, 0, 0, NULL);
         i_grace = (int)n++;
+    }
+    if (req->send) {
+        /* One login of a user between begin and sent, as the file
+         * backend's lock: the others wait, then find the pending code
+         * (3004 reuse) instead of each reserving a send. */
+        kname(k_lease, who->user_id, "lease");
+        step(&st[n], EOTP_RS_LEASE, k_lease, 0, lease_ms(s), im->lease);
+        if (i_grace >= 0) {
+            st[n].if_step = i_grace + 1;
+            st[n].if_value = "";
+        }
+        i_lease = (int)n++;
     }
     if (req->send && eotp_rate_on(&lim->send)) {
         kname(k_send, who->user_id, "send");
@@ -379,6 +418,9 @@ static int redis_begin(struct eotp_store *s,
         res->wait = secs_up(rr.wait_ms);
         return EOTP_OK;
     }
+    if (rr.limited && (int)rr.step == i_lease) {
+        return EOTP_E_BUSY_;
+    }
     if (i_grace >= 0 && rr.val[i_grace][0] != '\0') {
         if (grace_valid(s, req->grace_mac, rr.val[i_grace], lim->grace_period,
                         &res->grace_since)) {
@@ -396,6 +438,7 @@ static int redis_begin(struct eotp_store *s,
         return EOTP_OK;
     }
     res->verdict = EOTP_STORE_GO;
+    im->leased = i_lease >= 0;
     if (i_send >= 0) {
         tok_set(&res->send_tok, m_send);
     }
@@ -412,7 +455,7 @@ static int redis_sent(struct eotp_store *s,
     struct rimpl *im = s->impl;
     const struct eotp_store_who *who = req->who;
     char k_send[NAME_MAX_], k_rsend[NAME_MAX_], k_pend[NAME_MAX_],
-        k_code[NAME_MAX_];
+        k_code[NAME_MAX_], k_lease[NAME_MAX_];
     char d32[33] = "";
     char data[EOTP_RS_VALUE_MAX];
     struct eotp_rs_step st[EOTP_RS_STEPS_MAX];
@@ -430,6 +473,11 @@ static int redis_sent(struct eotp_store *s,
     kname(k_rsend, who->rhost_id, "rsend");
     kname(k_pend, who->user_id, "pend");
     kname(k_code, who->user_id, "code");
+    if (im->leased) {
+        kname(k_lease, who->user_id, "lease");
+        step(&st[n++], EOTP_RS_UNLEASE, k_lease, 0, 0, im->lease);
+        im->leased = false;
+    }
     switch (req->outcome) {
     case EOTP_STORE_SENT:
         if (req->pending != NULL && d32[0] != '\0' &&
@@ -481,7 +529,7 @@ static int redis_sent(struct eotp_store *s,
     if (n == 0) {
         return EOTP_OK;
     }
-    if (req->outcome == EOTP_STORE_SENT && im->conn != NULL) {
+    if (req->outcome != EOTP_STORE_RESEND && im->conn != NULL) {
         /* Nobody needs this result (store.h): its reply is read with the
          * next operation, saving a round trip while the user types. */
         r = eotp_rs_send(im->conn, st, n, im->why, sizeof(im->why));
@@ -993,7 +1041,24 @@ static int op_begin(struct eotp_store *s,
     int r;
 
     if (!FAILED(s)) {
-        r = redis_begin(s, req, res, true);
+        struct rimpl *im = s->impl;
+        long long waited = 0;
+
+        if (im->lease[0] == '\0' && eotp_rs_member(im->lease) != EOTP_OK) {
+            return EOTP_E_INTERNAL;
+        }
+        /* Another login of this user is between begin and sent: wait
+         * (sleeping is not Redis time), at most one lease's life. */
+        while ((r = redis_begin(s, req, res, true)) == EOTP_E_BUSY_) {
+            if (waited > lease_ms(s)) {
+                (void)snprintf(im->why, sizeof(im->why),
+                               "another login kept the user's lease");
+                r = EOTP_E_TIMEOUT;
+                break;
+            }
+            nap_ms(50);
+            waited += 50;
+        }
         if (r == EOTP_OK || (r = fall_back(s, r)) != EOTP_OK) {
             return r;
         }

@@ -135,6 +135,25 @@ assert_eq "24 parallel logins on two hosts, send_limit 5/900: exactly 5 codes" 5
 assert_eq "... 19 refused by the limit" 19 "$(grep -l 'Too many codes requested' "$T"/par.* | wc -l)"
 assert_eq "... no fallback to state_dir" 0 "$(grep -l 'redis: cannot be used' "$T"/par.* | wc -l)"
 
+# Platform codes: parallel ssh to many hosts.  One login at a time per user
+# between begin and sent (a lease in Redis, as the file backend's lock):
+# one code goes out and the others reuse it after 3004, none is refused.
+fresh send_limit=5/900 redis_timeout=10000
+rm -f "$T"/par.*
+pids=()
+for i in $(seq 1 20); do
+    h=a
+    [ $((i % 2)) = 0 ] && h=b
+    timeout 60 "$HARNESS" --confdir "$T/pam.d" --service host$h --user daemon \
+        --outbox "$MOCK_OUTBOX" --to $PHONE -- @fail >"$T/par.$i" 2>&1 &
+    pids+=($!)
+done
+wait "${pids[@]}"
+assert_eq "20 parallel platform logins on two hosts: one code, 19 reuse it" \
+    "1 19" "$(sent) $(grep -l 'reused=yes' "$T"/par.* | wc -l)"
+assert_eq "... none refused by send_limit" 0 "$(grep -l 'Too many codes requested' "$T"/par.* | wc -l)"
+assert_eq "... the lease is gone" "" "$(redis_cli main --scan --pattern '*:lease')"
+
 # ---- key hygiene ---------------------------------------------------------------
 fresh grace_period=300 rhost_send_limit=10/900
 on a daemon $PHONE --rhost 198.51.100.7 -- @fail
