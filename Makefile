@@ -210,7 +210,8 @@ FUZZ_CFLAGS  := $(filter-out -fzero-call-used-regs=used \
 FUZZ_NAMES   := api_send api_verify api_error cfg usermap state \
                 $(if $(wildcard src/core/callback.h),callback) \
                 $(if $(wildcard src/core/phone.h),phone) \
-                $(if $(wildcard src/core/api_template.h),template)
+                $(if $(wildcard src/core/api_template.h),template) \
+                $(if $(wildcard src/core/redis.h),redis_url)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_OBJ     := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 

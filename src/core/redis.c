@@ -725,7 +725,9 @@ static int tls_handshake(struct eotp_redis *c, const char *host)
             return EOTP_E_TLS;
         }
     } else if (SSL_set1_host(c->ssl, host) != 1 ||
-               SSL_set_tlsext_host_name(c->ssl, host) != 1) {
+               SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
+                        TLSEXT_NAMETYPE_host_name,
+                        (void *)(uintptr_t)host) != 1) {
         return EOTP_E_TLS;
     }
     for (;;) {
