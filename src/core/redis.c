@@ -344,6 +344,7 @@ struct eotp_redis {
     char filepass[EOTP_REDIS_PASS_MAX];
     bool have_filepass;
     bool sentinel;        /* reached through redis_sentinels */
+    bool ca_bundle;       /* system store: the bundle file, not the hash dir */
     const char *next_url; /* cursor in cfg->redis_url */
     unsigned int round_trips;
     unsigned int deferred; /* replies of eotp_redis_send() still to read */
@@ -691,7 +692,21 @@ static int tls_setup_ctx(struct eotp_redis *c)
                                           NULL) != 1) {
             return EOTP_E_CONFIG;
         }
-    } else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
+    } else if (!c->ca_bundle) {
+        /*
+         * The system store, looked up by subject hash in its directory:
+         * only the CA needed is read.  Loading the whole bundle
+         * (SSL_CTX_set_default_verify_paths) costs some 40 ms per login;
+         * it is done only when the directory has no hash links (RHEL),
+         * see conn_start().
+         */
+        if (SSL_CTX_load_verify_dir(c->ctx, X509_get_default_cert_dir()) !=
+            1) {
+            ERR_clear_error();
+            c->ca_bundle = true;
+        }
+    }
+    if (c->ca_bundle && SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
         return EOTP_E_CONFIG;
     }
     return EOTP_OK;
@@ -750,6 +765,15 @@ static int tls_handshake(struct eotp_redis *c, const char *host)
     return EOTP_OK;
 }
 
+/* The chain did not end at a CA of the store (not a bad certificate). */
+static bool untrusted_root(long v)
+{
+    return v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+           v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+           v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+           v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+}
+
 /* Connect to u (TCP or unix, then TLS) and prepare a fresh reader. */
 static int conn_start(struct eotp_redis *c, const struct eotp_redis_url *u,
                       char *why, size_t whylen)
@@ -774,6 +798,18 @@ static int conn_start(struct eotp_redis *c, const struct eotp_redis_url *u,
     }
     if (u->scheme == EOTP_REDIS_TLS) {
         r = tls_handshake(c, u->host);
+        if (r == EOTP_E_TLS && c->cfg->redis_ca_file == NULL &&
+            !c->ca_bundle && c->ssl != NULL &&
+            untrusted_root(SSL_get_verify_result(c->ssl))) {
+            /* No issuer in the hash directory: once more with the
+             * bundle file (the system store as OpenSSL loads it). */
+            conn_drop(c);
+            SSL_CTX_free(c->ctx);
+            c->ctx = NULL;
+            c->ca_bundle = true;
+            ERR_clear_error();
+            return conn_start(c, u, why, whylen);
+        }
         if (r != EOTP_OK) {
             unsigned long e = ERR_peek_last_error();
             char ebuf[160];
@@ -784,8 +820,10 @@ static int conn_start(struct eotp_redis *c, const struct eotp_redis_url *u,
                 : r == EOTP_E_CONFIG
                     ? "redis_ca_file cannot be loaded"
                     : "TLS handshake failed or certificate not trusted");
-            eotp_debug(c->lg, "redis: TLS failure node=%s openssl=\"%s\"",
-                       c->node, e != 0 ? ebuf : "-");
+            eotp_debug(c->lg,
+                       "redis: TLS failure node=%s openssl=\"%s\" verify=%ld",
+                       c->node, e != 0 ? ebuf : "-",
+                       c->ssl != NULL ? SSL_get_verify_result(c->ssl) : 0L);
             ERR_clear_error();
             return r;
         }
