@@ -79,6 +79,8 @@ static int exercise(struct eotp_redis *c, const char *id, char *why,
     char kh[80];
     char kc[80];
     char ks[80];
+    char ko[80];
+    char kl[80];
     struct eotp_rs_step st[EOTP_RS_STEPS_MAX];
     struct eotp_rs_result rr;
     int r;
@@ -87,6 +89,8 @@ static int exercise(struct eotp_redis *c, const char *id, char *why,
     (void)snprintf(kh, sizeof(kh), "eotp:v1:{doctor-%s}:h", id);
     (void)snprintf(kc, sizeof(kc), "eotp:v1:{doctor-%s}:c", id);
     (void)snprintf(ks, sizeof(ks), "eotp:v1:{doctor-%s}:s", id);
+    (void)snprintf(ko, sizeof(ko), "eotp:v1:{doctor-%s}:o", id);
+    (void)snprintf(kl, sizeof(kl), "eotp:v1:{doctor-%s}:l", id);
     memset(st, 0, sizeof(st));
     st[0] = (struct eotp_rs_step){EOTP_RS_TAKE, kz,   2, 10000,
                                   "e1",         NULL, 0, NULL};
@@ -98,7 +102,11 @@ static int exercise(struct eotp_redis *c, const char *id, char *why,
                                   "f",          "m1 - 1", 0, NULL};
     st[4] = (struct eotp_rs_step){
         EOTP_RS_CPUT, kc, 0, 10000, "c1", "- k mac - 1 4000000000", 0, NULL};
-    r = eotp_rs_run(c, st, 5, &rr, why, whylen);
+    st[5] = (struct eotp_rs_step){EOTP_RS_ONCE, ko,   0, 10000,
+                                  NULL,         NULL, 0, NULL};
+    st[6] = (struct eotp_rs_step){EOTP_RS_LEASE, kl,   0, 10000,
+                                  "doctor",      NULL, 0, NULL};
+    r = eotp_rs_run(c, st, 7, &rr, why, whylen);
     if (r != EOTP_OK) {
         return r;
     }
@@ -128,8 +136,11 @@ static int exercise(struct eotp_redis *c, const char *id, char *why,
     st[2] = (struct eotp_rs_step){EOTP_RS_DEL, kh, 0, 0, NULL, NULL, 0, NULL};
     st[3] = (struct eotp_rs_step){EOTP_RS_CDEL, kc, 0, 0, "c1", NULL, 0, NULL};
     st[4] = (struct eotp_rs_step){EOTP_RS_DEL, kc, 0, 0, NULL, NULL, 0, NULL};
+    st[5] = (struct eotp_rs_step){EOTP_RS_DEL, ko, 0, 0, NULL, NULL, 0, NULL};
+    st[6] = (struct eotp_rs_step){EOTP_RS_UNLEASE, kl,   0, 0,
+                                  "doctor",        NULL, 0, NULL};
     {
-        int dr = eotp_rs_run(c, st, 5, &rr, why, whylen);
+        int dr = eotp_rs_run(c, st, 7, &rr, why, whylen);
 
         if (r == EOTP_OK) {
             r = dr;

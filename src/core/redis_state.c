@@ -114,6 +114,10 @@ static const char script[] =
     "    else\n"
     "      out[i + 1] = -1\n"
     "    end\n"
+    "  elseif op == 'once' then\n"
+    "    -- 1 when the key is absent (and then written), else 0\n"
+    "    if redis.call('EXISTS', k) == 0 then out[i + 1] = 1 else out[i + 1] "
+    "= 0 end\n"
     "  elseif op == 'get' then\n"
     "    out[i + 1] = redis.call('GET', k) or ''\n"
     "  elseif op == 'ttl' then\n"
@@ -229,6 +233,10 @@ static const char script[] =
     "      out[i + 1] = redis.call('HDEL', k, arg(i, 3))\n"
     "    elseif op == 'lease' then\n"
     "      redis.call('SET', k, arg(i, 3), 'PX', num(arg(i, 4)))\n"
+    "    elseif op == 'once' then\n"
+    "      if out[i + 1] == 1 then\n"
+    "        redis.call('SET', k, '1', 'PX', num(arg(i, 4)))\n"
+    "      end\n"
     "    elseif op == 'unlease' then\n"
     "      if redis.call('GET', k) == arg(i, 3) then\n"
     "        out[i + 1] = redis.call('DEL', k)\n"
@@ -353,7 +361,7 @@ static const char *const op_names[] = {
     [EOTP_RS_CFIND] = "cfind",     [EOTP_RS_CCMP] = "ccmp",
     [EOTP_RS_CPUT] = "cput",       [EOTP_RS_CWRONG] = "cwrong",
     [EOTP_RS_CDEL] = "cdel",       [EOTP_RS_LEASE] = "lease",
-    [EOTP_RS_UNLEASE] = "unlease",
+    [EOTP_RS_UNLEASE] = "unlease", [EOTP_RS_ONCE] = "once",
 };
 
 static bool is_string_op(int op)
@@ -488,7 +496,8 @@ static int rs_call(struct eotp_redis *c, const struct eotp_rs_step *steps,
         bool needs_value2 = st->op == EOTP_RS_CCMP || st->op == EOTP_RS_HPUT ||
                             st->op == EOTP_RS_CPUT;
 
-        if (st->op < EOTP_RS_TAKE || st->op > EOTP_RS_UNLEASE ||
+        if (st->op < EOTP_RS_TAKE || st->op > EOTP_RS_ONCE ||
+            (st->op == EOTP_RS_ONCE && st->ms <= 0) ||
             (st->op == EOTP_RS_LEASE &&
              (st->ms <= 0 || st->ms > EOTP_RS_LEASE_MAX_MS)) ||
             st->key == NULL || st->limit < 0 ||

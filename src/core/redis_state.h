@@ -81,6 +81,8 @@ enum eotp_rs_op {
      * like a limit, with its TTL as the wait. */
     EOTP_RS_LEASE,   /* owner value, TTL ms */
     EOTP_RS_UNLEASE, /* released when still held by owner value */
+    /* 1 and the key written (TTL ms) when it was absent, else 0 */
+    EOTP_RS_ONCE,
 };
 
 struct eotp_rs_step {

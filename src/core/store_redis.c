@@ -996,6 +996,24 @@ static int redis_rec_get(struct eotp_store *s, const char *ns, const char *id,
     return r;
 }
 
+static int redis_add_once(struct eotp_store *s, const char *ns, const char *id,
+                          long ttl, bool *added)
+{
+    char k[NAME_MAX_];
+    struct eotp_rs_step st;
+    struct eotp_rs_result rr;
+    int r;
+
+    *added = false;
+    rname(k, ns, id);
+    step(&st, EOTP_RS_ONCE, k, 0, ttl * 1000LL, NULL);
+    r = run(s, &st, 1, &rr);
+    if (r == EOTP_OK) {
+        *added = rr.num[0] == 1;
+    }
+    return r;
+}
+
 static int redis_rate_take(struct eotp_store *s, const char *ns,
                            const char *id, const struct eotp_rate *rate,
                            long *wait)
@@ -1181,6 +1199,20 @@ static int op_rec_get(struct eotp_store *s, const char *ns, const char *id,
     return eotp_store_rec_get(FILE_OF(s), ns, id, value, found);
 }
 
+static int op_add_once(struct eotp_store *s, const char *ns, const char *id,
+                       long ttl, bool *added)
+{
+    int r;
+
+    if (!FAILED(s)) {
+        r = redis_add_once(s, ns, id, ttl, added);
+        if (r == EOTP_OK || (r = fall_back(s, r)) != EOTP_OK) {
+            return r;
+        }
+    }
+    return eotp_store_add_once(FILE_OF(s), ns, id, ttl, added);
+}
+
 static int op_rate_take(struct eotp_store *s, const char *ns, const char *id,
                         const struct eotp_rate *rate, long *wait)
 {
@@ -1236,7 +1268,7 @@ static const struct eotp_store_ops redis_ops = {
     .sweep = op_sweep,
     .rec_put = op_rec_put,
     .rec_get = op_rec_get,
-    .add_once = NULL,
+    .add_once = op_add_once,
     .rate_take = op_rate_take,
     .close = op_close,
 };

@@ -66,13 +66,13 @@ static void print_reply(const redisReply *r, int depth)
 
 static int op_of(const char *s)
 {
-    static const char *const names[] = {"take",  "check", "count", "add",
-                                        "zrem",  "get",   "ttl",   "set",
-                                        "del",   "hget",  "hput",  "hdelv",
-                                        "cfind", "ccmp",  "cput",  "cwrong",
-                                        "cdel"};
+    static const char *const names[] = {"take",  "check", "count",   "add",
+                                        "zrem",  "get",   "ttl",     "set",
+                                        "del",   "hget",  "hput",    "hdelv",
+                                        "cfind", "ccmp",  "cput",    "cwrong",
+                                        "cdel",  "lease", "unlease", "once"};
 
-    for (int i = 0; i < 17; i++) {
+    for (int i = 0; i < 20; i++) {
         if (strcmp(s, names[i]) == 0) {
             return i;
         }

@@ -86,6 +86,21 @@ assert_match "a missing value reads as empty" "step 1 0 $" "$out"
 out=$(rs del eotp:v1:p:d 0 0 - \; get eotp:v1:p:d 0 0 -)
 assert_match "del removes" "step 1 1" "$out"
 
+# ---- used-once records and the lease ----------------------------------------
+out=$(rs once eotp:v1:rec:t:n1 0 60000 -)
+assert_match "once: the first time" "step 1 1" "$out"
+out=$(rs once eotp:v1:rec:t:n1 0 60000 -)
+assert_match "once: never again" "step 1 0" "$out"
+ttl=$(redis_cli main PTTL eotp:v1:rec:t:n1)
+if [ "$ttl" -gt 0 ] && [ "$ttl" -le 60000 ]; then t_ok "once: with its TTL"; else t_fail "once: with its TTL" "$ttl"; fi
+assert_match "lease: taken by owner A" "^ok" "$(rs lease eotp:v1:l 0 5000 A | sed -n 2p)"
+assert_match "lease: owner B must wait, told how long" "^limited 1 [0-9]+" "$(rs lease eotp:v1:l 0 5000 B | sed -n 2p)"
+assert_match "lease: owner A may take it again" "^ok" "$(rs lease eotp:v1:l 0 5000 A | sed -n 2p)"
+rs unlease eotp:v1:l 0 0 B >/dev/null
+assert_eq "unlease by another owner does nothing" A "$(redis_cli main GET eotp:v1:l)"
+rs unlease eotp:v1:l 0 0 A >/dev/null
+assert_eq "unlease by the owner releases" "" "$(redis_cli main GET eotp:v1:l)"
+
 # ---- exact under concurrency ---------------------------------------------
 pids=()
 for i in $(seq 1 40); do
