@@ -26,7 +26,7 @@
 
 #define EOTP_RS_KEY_LEN 32
 #define EOTP_RS_NAME_MAX 64   /* "eotp:v1:" KIND ":" 32 hex + NUL */
-#define EOTP_RS_VALUE_MAX 256 /* a stored value, printable ASCII */
+#define EOTP_RS_VALUE_MAX 320 /* a stored value, printable ASCII */
 #define EOTP_RS_STEPS_MAX 8
 #define EOTP_RS_MEMBER_HEX 17 /* random event id, 16 hex + NUL */
 #define EOTP_RS_LEASE_MAX_MS (600L * 1000)

@@ -17,7 +17,7 @@
  *                           created expires wrong", until the last expires
  *   eotp:v1:{U}:grace:{M}   "time mac" of a grace binding, grace_period
  *   eotp:v1:{R}:rsend       sorted set of sends per address
- *   eotp:v1:rec:NS:ID       generic records
+ *   eotp:v1:rec:H           generic records, H a keyed hash of NS and ID
  * No user name, address, destination, code or secret: only keyed hashes,
  * times, the service's message ids and MACs.  A grace record carries a
  * MAC of its time under the fleet key, so a hostile Redis can neither
@@ -959,20 +959,39 @@ static int redis_reset(struct eotp_store *s, const struct eotp_store_who *who,
 
 /* ---- generic records ---------------------------------------------------- */
 
-static void rname(char *out, const char *ns, const char *id)
+/*
+ * A record's key: a keyed hash of namespace and id under the fleet key,
+ * so that ids stay private and fleets with different keys sharing one
+ * Redis never see each other's records.
+ */
+static int rname(struct eotp_store *s, char *out, const char *ns,
+                 const char *id)
 {
-    (void)snprintf(out, NAME_MAX_, "eotp:v1:rec:%s:%s", ns, id);
+    const unsigned char *key = NULL;
+    const char *parts[2] = {ns, id};
+    int r = eotp_store_key(s, &key);
+
+    if (r == EOTP_OK) {
+        r = eotp_rs_key(key, "rec", parts, 2, out);
+    }
+    return r;
 }
 
+/* Values are stored as "v:" and the value, so that "" is a value too. */
 static int redis_rec_put(struct eotp_store *s, const char *ns, const char *id,
                          const char *value, long ttl)
 {
     char k[NAME_MAX_];
+    char v[EOTP_RS_VALUE_MAX];
     struct eotp_rs_step st;
     struct eotp_rs_result rr;
+    int r = rname(s, k, ns, id);
 
-    rname(k, ns, id);
-    step(&st, EOTP_RS_SET, k, 0, ttl * 1000LL, value);
+    if (r != EOTP_OK) {
+        return r;
+    }
+    (void)snprintf(v, sizeof(v), "v:%s", value);
+    step(&st, EOTP_RS_SET, k, 0, ttl * 1000LL, v);
     return run(s, &st, 1, &rr);
 }
 
@@ -986,11 +1005,15 @@ static int redis_rec_get(struct eotp_store *s, const char *ns, const char *id,
 
     value[0] = '\0';
     *found = false;
-    rname(k, ns, id);
+    r = rname(s, k, ns, id);
+    if (r != EOTP_OK) {
+        return r;
+    }
     step(&st, EOTP_RS_GET, k, 0, 0, NULL);
     r = run(s, &st, 1, &rr);
-    if (r == EOTP_OK && rr.val[0][0] != '\0') {
-        (void)snprintf(value, EOTP_STORE_VALUE_MAX, "%s", rr.val[0]);
+    if (r == EOTP_OK && strncmp(rr.val[0], "v:", 2) == 0 &&
+        strlen(rr.val[0] + 2) < EOTP_STORE_VALUE_MAX) {
+        (void)snprintf(value, EOTP_STORE_VALUE_MAX, "%s", rr.val[0] + 2);
         *found = true;
     }
     return r;
@@ -1005,7 +1028,10 @@ static int redis_add_once(struct eotp_store *s, const char *ns, const char *id,
     int r;
 
     *added = false;
-    rname(k, ns, id);
+    r = rname(s, k, ns, id);
+    if (r != EOTP_OK) {
+        return r;
+    }
     step(&st, EOTP_RS_ONCE, k, 0, ttl * 1000LL, NULL);
     r = run(s, &st, 1, &rr);
     if (r == EOTP_OK) {
@@ -1027,7 +1053,10 @@ static int redis_rate_take(struct eotp_store *s, const char *ns,
     if (!eotp_rate_on(rate)) {
         return EOTP_OK;
     }
-    rname(k, ns, id);
+    r = rname(s, k, ns, id);
+    if (r != EOTP_OK) {
+        return r;
+    }
     step(&st, EOTP_RS_TAKE, k, rate->count, rate->seconds * 1000LL, NULL);
     r = run(s, &st, 1, &rr);
     if (r == EOTP_OK && rr.limited) {
