@@ -63,14 +63,18 @@ SMPP_CFLAGS := $(if $(HAVE_SMPP),-DEOTP_HAVE_SMPP $(patsubst -I%,-isystem %,\
                    echo -I/usr/include/libsmpp34)),)
 SMPP_LIBS   := $(if $(HAVE_SMPP),$(shell $(PKG_CONFIG) --libs libsmpp34 \
                  libssl 2>/dev/null || echo -lsmpp34 -lssl),)
+# Redis (issue 13): hiredis for RESP only, our own socket and OpenSSL TLS.
+REDIS_CFLAGS := $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
+REDIS_LIBS   := $(shell $(PKG_CONFIG) --libs hiredis libssl 2>/dev/null || \
+                  echo -lhiredis -lssl)
 
 ALL_CFLAGS  = $(WARN) $(HARDEN) -D_GNU_SOURCE \
               -DEOTP_VERSION=\"$(VERSION)\" \
               -DEOTP_SYSCONFDIR=\"$(SYSCONFDIR)\" \
-              $(DEPS_CFLAGS) $(SMPP_CFLAGS) $(CPPFLAGS) $(CFLAGS) \
-              $(SANFLAGS) -MMD -MP
+              $(DEPS_CFLAGS) $(SMPP_CFLAGS) $(REDIS_CFLAGS) $(CPPFLAGS) \
+              $(CFLAGS) $(SANFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(CFLAGS) $(LDFLAGS) $(SANFLAGS)
-LIBS        = $(DEPS_LIBS) $(LDAP_LIBS) $(SMPP_LIBS) -lpthread
+LIBS        = $(DEPS_LIBS) $(REDIS_LIBS) $(LDAP_LIBS) $(SMPP_LIBS) -lpthread
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -135,7 +139,15 @@ $(CURLFLOOR): tests/bench/curl_floor.c tests/bench/floor_calls.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DEPS_LIBS)
 
-test-programs: $(PROGRAMS) $(UNIT_BIN) $(HARNESS) $(BUILD)/tests/fakepw.so
+# Drives the Redis connection layer from tests/redis (issue 13).
+REDISPROBE := $(BUILD)/tests/redis_probe
+$(REDISPROBE): tests/redis/redis_probe.c src/cli/doctor_redis.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/redis/redis_probe.c \
+	  src/cli/doctor_redis.c $(LIB) $(ALL_LDFLAGS) $(LIBS)
+
+test-programs: $(PROGRAMS) $(UNIT_BIN) $(HARNESS) $(BUILD)/tests/fakepw.so \
+               $(REDISPROBE)
 
 check: test-programs
 	BUILD=$(BUILD) SAN=$(SAN) tests/run-tests.sh
@@ -203,12 +215,12 @@ FUZZ_CFLAGS  := $(filter-out -fzero-call-used-regs=used \
                   -ftrivial-auto-var-init=zero,$(WARN)) \
                 -g -O1 -D_GNU_SOURCE -DEOTP_VERSION=\"$(VERSION)\" \
                 -DEOTP_SYSCONFDIR=\"$(SYSCONFDIR)\" $(DEPS_CFLAGS) \
-                $(SMPP_CFLAGS) $(FUZZ_SAN) -MMD -MP
+                $(SMPP_CFLAGS) $(REDIS_CFLAGS) $(FUZZ_SAN) -MMD -MP
 FUZZ_NAMES   := api_send api_verify api_error cfg usermap state \
                 $(if $(wildcard src/core/callback.h),callback) \
                 $(if $(wildcard src/core/phone.h),phone) \
                 $(if $(wildcard src/core/api_template.h),template) \
-                $(if $(HAVE_SMPP),smpp)
+                redis_url $(if $(HAVE_SMPP),smpp)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_OBJ     := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
@@ -311,6 +323,7 @@ $(BUILD)/tests/fakepw.so: tests/bench/fakepw.c
 
 bench: bench-programs
 	BUILD=$(BUILD) bash tests/bench/run-bench.sh
+	BUILD=$(BUILD) bash tests/redis/bench_redis.sh
 
 clean-verify:
 	rm -rf $(FUZZ_BUILD) $(TORTURE_BUILD) $(VALGRIND_BUILD)

@@ -52,7 +52,9 @@ static const char *const usage_lines[] = {
     "to api_url, the credentials, the template (exists, Approved, has a",
     "code), code_length/code_type against the template's code, and each",
     "alt_templates template; with transport = smpp, one bind and unbind",
-    "with the configured credentials (nothing is sent).",
+    "with the configured credentials (nothing is sent); with redis_url or",
+    "redis_sentinels: connect, TLS, AUTH, role, the script, probe keys and",
+    "latency.",
     "",
     "Options:",
     "  --offline           skip the checks that need the network",
@@ -329,7 +331,8 @@ static const struct doctor_check checks[] = {
     {"code_shape", true, eotp_doc_check_code_shape},
     {"alt_templates", true, eotp_doc_check_alt_templates},
     {"smpp_tls", false, eotp_doc_check_smpp_tls},
-    {"smpp", false, eotp_doc_check_smpp}, /* network: skips itself */
+    {"smpp", false, eotp_doc_check_smpp},   /* network: skips itself */
+    {"redis", false, eotp_doc_check_redis}, /* network: skips itself */
 };
 
 /* ---- output -------------------------------------------------------------- */

@@ -125,5 +125,7 @@ void eotp_doc_check_pam_stacks(struct eotp_doctor *d);
 /* transport = smpp (doctor_smpp.c). */
 void eotp_doc_check_smpp_tls(struct eotp_doctor *d);
 void eotp_doc_check_smpp(struct eotp_doctor *d);
+/* redis_url or redis_sentinels (doctor_redis.c). */
+void eotp_doc_check_redis(struct eotp_doctor *d);
 
 #endif

@@ -3,6 +3,7 @@
  * map, groups, CA files, ldap_insecure, state_dir, and the directory.
  */
 #include "doctor.h"
+#include "doctor_redis.h"
 
 #include "../core/dest.h"
 #include "../core/err.h"
@@ -526,4 +527,68 @@ void eotp_doc_check_directory(struct eotp_doctor *d)
                            "directory %s: %s", uri, eotp_strerror(r));
         break;
     }
+}
+
+/*
+ * The "redis" entry of doctor's table: the lines above, each turned into
+ * one result ("FAIL redis: what: how to fix it" splits at the last ": ").
+ * Silent when Redis is not configured.
+ */
+void eotp_doc_check_redis(struct eotp_doctor *d)
+{
+    struct eotp_logger lg;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out;
+    char *ln;
+    char *next;
+
+    if (!d->cfg_read ||
+        (d->cfg.redis_url == NULL && d->cfg.redis_sentinels == NULL)) {
+        return;
+    }
+    if (d->offline) {
+        eotp_doctor_report(d, "redis", EOTP_DOC_SKIP, NULL,
+                           "redis: not checked (--offline)");
+        return;
+    }
+    if (!eotp_doctor_needs(d, "redis",
+                           "redis_url redis_sentinels redis_master_name "
+                           "redis_user redis_password_file redis_ca_file "
+                           "redis_key_file redis_timeout redis_insecure")) {
+        return;
+    }
+    out = open_memstream(&text, &len);
+    if (out == NULL) {
+        d->nomem = true;
+        return;
+    }
+    eotp_cli_logger(d->g, &lg);
+    (void)eotp_doctor_redis(&d->cfg, &lg, out);
+    if (fclose(out) != 0 || text == NULL) {
+        free(text);
+        d->nomem = true;
+        return;
+    }
+    for (ln = text; *ln != '\0'; ln = next) {
+        next = strchr(ln, '\n');
+        if (next != NULL) {
+            *next++ = '\0';
+        } else {
+            next = ln + strlen(ln);
+        }
+        if (strncmp(ln, "OK  ", 4) == 0) {
+            eotp_doctor_report(d, "redis", EOTP_DOC_OK, NULL, "%s", ln + 4);
+        } else if (strncmp(ln, "FAIL ", 5) == 0) {
+            char *colon = strrchr(ln + 5, ':');
+            const char *fix = "run with -d for details";
+
+            if (colon != NULL && colon[1] == ' ') {
+                *colon = '\0';
+                fix = colon + 2;
+            }
+            eotp_doctor_report(d, "redis", EOTP_DOC_FAIL, fix, "%s", ln + 5);
+        }
+    }
+    free(text);
 }

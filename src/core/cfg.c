@@ -4,6 +4,7 @@
 #include "cfg.h"
 
 #include "ldap.h"
+#include "redis.h"
 #include "safefile.h"
 #include "secret.h"
 #include "smpp.h"
@@ -35,6 +36,9 @@ enum key_type {
 #define KF_SECRET 0x1   /* never a module argument, never shown */
 #define KF_REQUIRED 0x2 /* must be set */
 #define KF_TRUST 0x4    /* a trust file (CA...): eotp_cfg_check_files() */
+/* Holds URLs whose passwords are secret: never a module argument, wiped
+ * when freed, shown with the passwords redacted. */
+#define KF_URLPW 0x8
 
 struct key {
     const char *name;
@@ -273,6 +277,42 @@ static bool check_host(const char *v)
     return true;
 }
 
+/* ---- Redis (issue 13) ---- */
+
+static bool check_redis_url(const char *v)
+{
+    struct eotp_redis_url u;
+    bool ok = eotp_redis_url_parse(v, false, &u) == EOTP_OK;
+
+    eotp_memzero(&u, sizeof(u));
+    return ok;
+}
+
+static bool check_redis_sentinel(const char *v)
+{
+    struct eotp_redis_url u;
+    bool ok = eotp_redis_url_parse(v, true, &u) == EOTP_OK &&
+              u.scheme != EOTP_REDIS_UNIX && u.db == 0;
+
+    eotp_memzero(&u, sizeof(u));
+    return ok;
+}
+
+static bool check_redis_name(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n > 128) {
+        return false;
+    }
+    for (; *v != '\0'; v++) {
+        if (!is_alnum(*v) && strchr("-_.", *v) == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Printable ASCII without spaces (an SMPP C-Octet String). */
 static bool check_system_id(const char *v)
 {
@@ -282,6 +322,11 @@ static bool check_system_id(const char *v)
         }
     }
     return true;
+}
+
+static bool check_redis_user(const char *v)
+{
+    return strlen(v) <= 128 && strpbrk(v, " \t,:@") == NULL;
 }
 
 #define OFF(m) offsetof(struct eotp_cfg, m)
@@ -348,6 +393,22 @@ static const struct key keys[] = {
      NULL},
     {"smpp_tls", KT_BOOL, OFF(smpp_tls), 0, 0, NULL, 0, NULL},
     {"smpp_ca_file", KT_PATH, OFF(smpp_ca_file), 0, 0, NULL, KF_TRUST, NULL},
+    /* Fleet-wide state on Redis (issue 13). */
+    {"redis_url", KT_LIST, OFF(redis_url), 0, 0, NULL, KF_URLPW,
+     check_redis_url},
+    {"redis_sentinels", KT_LIST, OFF(redis_sentinels), 0, 0, NULL, KF_URLPW,
+     check_redis_sentinel},
+    {"redis_master_name", KT_STRING, OFF(redis_master_name), 0, 0, NULL, 0,
+     check_redis_name},
+    {"redis_user", KT_STRING, OFF(redis_user), 0, 0, NULL, 0,
+     check_redis_user},
+    {"redis_password_file", KT_PATH, OFF(redis_password_file), 0, 0, NULL, 0,
+     NULL},
+    {"redis_ca_file", KT_PATH, OFF(redis_ca_file), 0, 0, NULL, KF_TRUST, NULL},
+    {"redis_key_file", KT_PATH, OFF(redis_key_file), 0, 0, NULL, 0, NULL},
+    {"redis_timeout", KT_LONG, OFF(redis_timeout), 50, 10000, NULL, 0, NULL},
+    {"redis_insecure", KT_BOOL, OFF(redis_insecure), 0, 0, NULL, 0, NULL},
+    {"redis_required", KT_BOOL, OFF(redis_required), 0, 0, NULL, 0, NULL},
 };
 
 /*
@@ -611,6 +672,7 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->code_ttl = 300;
     cfg->grace_period = 0;
     cfg->smpp_tls = true;
+    cfg->redis_timeout = 500;
     if (cfg->api_url == NULL || cfg->language == NULL ||
         cfg->user_map == NULL || cfg->state_dir == NULL ||
         cfg->user_sources == NULL || cfg->ldap_filter == NULL ||
@@ -631,7 +693,7 @@ void eotp_cfg_free(struct eotp_cfg *cfg)
             continue;
         }
         f = str_field(cfg, k);
-        if ((k->flags & KF_SECRET) != 0) {
+        if ((k->flags & (KF_SECRET | KF_URLPW)) != 0) {
             eotp_str_wipe_free(*f);
         } else {
             free(*f);
@@ -685,7 +747,7 @@ static int set_key(struct eotp_cfg *cfg, const struct key *k,
     int idx;
     size_t len = strlen(value);
 
-    if (from_arg && (k->flags & KF_SECRET) != 0) {
+    if (from_arg && (k->flags & (KF_SECRET | KF_URLPW)) != 0) {
         eotp_log(lg, LOG_ERR,
                  "config: %s may only be set in the config file, not as a "
                  "module argument",
@@ -729,23 +791,34 @@ static int set_key(struct eotp_cfg *cfg, const struct key *k,
             if (strlen(item) >= sizeof(item) - 1 || !k->check(item)) {
                 char safe[EOTP_FIELD_MAX];
                 const char *hint = value_hint(k);
+                char shown[sizeof(item)];
 
+                if ((k->flags & KF_URLPW) != 0) {
+                    /* Never log what may be a password. */
+                    (void)eotp_redis_url_redact(item, shown, sizeof(shown));
+                } else {
+                    (void)snprintf(shown, sizeof(shown), "%s", item);
+                }
+                eotp_memzero(item, sizeof(item));
                 eotp_log(lg, LOG_ERR,
                          "config: bad item for %s at %s item=%s%s%s%s",
                          k->name, where,
-                         eotp_sanitize(safe, sizeof(safe), item, true),
+                         eotp_sanitize(safe, sizeof(safe), shown, true),
                          hint != NULL ? " (valid: " : "",
                          hint != NULL ? hint : "", hint != NULL ? ")" : "");
+                eotp_memzero(shown, sizeof(shown));
                 return EOTP_E_CONFIG;
             }
             count++;
         }
+        eotp_memzero(item, sizeof(item));
         if (count == 0) {
             eotp_log(lg, LOG_ERR, "config: empty list for %s at %s", k->name,
                      where);
             return EOTP_E_CONFIG;
         }
-        return set_string(str_field(cfg, k), value, false);
+        return set_string(str_field(cfg, k), value,
+                          (k->flags & KF_URLPW) != 0);
     }
     case KT_RATE: {
         struct eotp_rate rate = {0, 0};
@@ -1069,6 +1142,77 @@ static int validate_smpp(const struct eotp_cfg *cfg,
     return EOTP_OK;
 }
 
+/* Relations between the redis_* keys (issue 13). */
+static int validate_redis(const struct eotp_cfg *cfg,
+                          const struct eotp_logger *lg)
+{
+    const char *cur = cfg->redis_url;
+    char item[2100];
+    bool any = cfg->redis_url != NULL || cfg->redis_sentinels != NULL;
+
+    if (cfg->redis_url != NULL && cfg->redis_sentinels != NULL) {
+        eotp_log(lg, LOG_ERR,
+                 "config: redis_url and redis_sentinels exclude each other");
+        return EOTP_E_CONFIG;
+    }
+    if ((cfg->redis_sentinels != NULL) != (cfg->redis_master_name != NULL)) {
+        eotp_log(lg, LOG_ERR,
+                 "config: redis_sentinels and redis_master_name go together");
+        return EOTP_E_CONFIG;
+    }
+    if (!any && (cfg->redis_required || cfg->redis_user != NULL ||
+                 cfg->redis_password_file != NULL ||
+                 cfg->redis_ca_file != NULL || cfg->redis_key_file != NULL)) {
+        eotp_log(lg, LOG_ERR,
+                 "config: redis_* keys are set but neither redis_url nor "
+                 "redis_sentinels is");
+        return EOTP_E_CONFIG;
+    }
+    if (any && cfg->redis_timeout > cfg->deadline * 1000) {
+        eotp_log(lg, LOG_ERR,
+                 "config: redis_timeout (ms) must fit in the login deadline");
+        return EOTP_E_CONFIG;
+    }
+    /* A user without a password needs redis_password_file. */
+    cur = cfg->redis_url;
+    while (cur != NULL && eotp_list_next(&cur, item, sizeof(item))) {
+        struct eotp_redis_url u;
+        bool lonely = eotp_redis_url_parse(item, false, &u) == EOTP_OK &&
+                      u.user[0] != '\0' && u.pass[0] == '\0' &&
+                      cfg->redis_password_file == NULL;
+
+        eotp_memzero(&u, sizeof(u));
+        eotp_memzero(item, sizeof(item));
+        if (lonely) {
+            eotp_log(lg, LOG_ERR,
+                     "config: redis_url names a user without a password; "
+                     "set redis_password_file");
+            return EOTP_E_CONFIG;
+        }
+    }
+    /* Plaintext only to loopback, unless redis_insecure says otherwise. */
+    for (int pass = 0; pass < 2 && !cfg->redis_insecure; pass++) {
+        cur = pass == 0 ? cfg->redis_url : cfg->redis_sentinels;
+        while (cur != NULL && eotp_list_next(&cur, item, sizeof(item))) {
+            struct eotp_redis_url u;
+            bool safe = eotp_redis_url_parse(item, pass == 1, &u) == EOTP_OK &&
+                        eotp_redis_url_is_safe(&u);
+
+            eotp_memzero(&u, sizeof(u));
+            eotp_memzero(item, sizeof(item));
+            if (!safe) {
+                eotp_log(lg, LOG_ERR,
+                         "config: %s names a plaintext redis:// node that is "
+                         "not a loopback address; use rediss:// or set "
+                         "redis_insecure = yes",
+                         pass == 0 ? "redis_url" : "redis_sentinels");
+                return EOTP_E_CONFIG;
+            }
+        }
+    }
+    return EOTP_OK;
+}
+
 int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
 {
     int ret = EOTP_OK;
@@ -1140,6 +1284,9 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
     if (validate_smpp(cfg, lg) != EOTP_OK) {
         ret = EOTP_E_CONFIG;
     }
+    if (validate_redis(cfg, lg) != EOTP_OK) {
+        ret = EOTP_E_CONFIG;
+    }
     if (cfg->dev_key != NULL && strchr(cfg->dev_key, ':') != NULL) {
         eotp_log(lg, LOG_ERR, "config: dev_key may not contain ':'");
         ret = EOTP_E_CONFIG;
@@ -1191,6 +1338,31 @@ bool eotp_cfg_key_is_secret(size_t i)
     return i < NKEYS && (keys[i].flags & KF_SECRET) != 0;
 }
 
+/* A list of URLs, each with its password replaced by "<redacted>". */
+static void format_redacted_list(const char *s, char *buf, size_t buflen)
+{
+    char item[2100];
+    char shown[2200];
+    size_t off = 0;
+
+    buf[0] = '\0';
+    while (eotp_list_next(&s, item, sizeof(item))) {
+        int n;
+
+        (void)eotp_redis_url_redact(item, shown, sizeof(shown));
+        n = snprintf(buf + off, buflen - off, "%s%s", off > 0 ? ", " : "",
+                     shown);
+        if (n < 0 || (size_t)n >= buflen - off) {
+            /* Cut at an item boundary rather than inside a password. */
+            buf[off] = '\0';
+            break;
+        }
+        off += (size_t)n;
+    }
+    eotp_memzero(item, sizeof(item));
+    eotp_memzero(shown, sizeof(shown));
+}
+
 char *eotp_cfg_key_format(const struct eotp_cfg *cfg, size_t i, char *buf,
                           size_t buflen)
 {
@@ -1211,7 +1383,9 @@ char *eotp_cfg_key_format(const struct eotp_cfg *cfg, size_t i, char *buf,
     case KT_URL:
     case KT_LIST:
         s = str_value(cfg, k);
-        if (s != NULL) {
+        if (s != NULL && (k->flags & KF_URLPW) != 0) {
+            format_redacted_list(s, buf, buflen);
+        } else if (s != NULL) {
             (void)snprintf(buf, buflen, "%s",
                            (k->flags & KF_SECRET) != 0 ? "<redacted>" : s);
         }

@@ -104,6 +104,18 @@ struct eotp_cfg {
     char *smpp_password_file; /* root-only, one line of 1 to 8 chars */
     bool smpp_tls;            /* default yes */
     char *smpp_ca_file;       /* NULL: ca_file, else the system store */
+    /* Fleet-wide state on Redis (issue 13, redis.h).  Off when neither
+     * redis_url nor redis_sentinels is set. */
+    char *redis_url;           /* list of rediss:// redis:// unix:// */
+    char *redis_sentinels;     /* list of HOST:PORT (or sentinel URLs) */
+    char *redis_master_name;   /* the name the sentinels monitor */
+    char *redis_user;          /* ACL user when the URL names none */
+    char *redis_password_file; /* root-only; wins over URL passwords */
+    char *redis_ca_file;       /* PEM CAs; unset: the system store */
+    char *redis_key_file;      /* root-only; default key from dev_secret */
+    long redis_timeout;        /* ms of Redis time per login */
+    bool redis_insecure;       /* allow redis:// beyond loopback */
+    bool redis_required;       /* no Redis: refuse, never state_dir */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */

@@ -67,6 +67,10 @@ static const struct err_entry table[] = {
      false},
     {EOTP_E_UNSAFE_ENV, "unsafe_env",
      "SSLKEYLOGFILE is set in a setuid program", PAM_SERVICE_ERR, false},
+    /* redis_required: never governed by failmode, never a bypass. */
+    {EOTP_E_FLEET_UNAVAIL, "fleet_state_unavailable",
+     "the shared state (Redis) cannot be used and is required",
+     PAM_AUTHINFO_UNAVAIL, false},
 };
 
 static const struct err_entry *lookup(int err)

@@ -40,8 +40,9 @@ enum eotp_err {
     EOTP_E_CONF_UNREADABLE = -26, /* config missing or unreadable */
     EOTP_E_SSHD_REFUSED = -27,    /* sshd's junk password: invalid user/root */
     EOTP_E_UNSAFE_ENV = -28,      /* SSLKEYLOGFILE set in a setuid program */
+    EOTP_E_FLEET_UNAVAIL = -29,   /* Redis unusable and redis_required */
 };
-#define EOTP_E_MIN EOTP_E_UNSAFE_ENV
+#define EOTP_E_MIN EOTP_E_FLEET_UNAVAIL
 
 enum eotp_failmode {
     EOTP_FAIL_CLOSED = 0,

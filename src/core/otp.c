@@ -181,7 +181,8 @@ static bool need_key(const struct flow *f)
  */
 static int store_err(int r)
 {
-    return r == EOTP_E_NOMEM ? r : EOTP_E_STATE;
+    /* Redis required but unusable: AUTHINFO_UNAVAIL, never a bypass. */
+    return r == EOTP_E_NOMEM || r == EOTP_E_FLEET_UNAVAIL ? r : EOTP_E_STATE;
 }
 
 /* The grace binding of this login into mac (grace_period on). */

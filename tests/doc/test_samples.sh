@@ -28,9 +28,11 @@ printf 'auth required pam_deny.so\n' >"$T/pam.d/other"
 # Every "#key = value" line switched on.  The keys that must point at the
 # test's mock and files are then set to the test's values; only_groups is
 # dropped because its example group does not exist here (a missing group
-# in only_groups is an error, by design).
+# in only_groups is an error, by design), and so are the redis_* keys: their
+# examples name servers and files that do not exist here, and redis_url and
+# redis_sentinels exclude each other (tests/redis runs them for real).
 sed -n 's/^#\([a-z_0-9]* = .*\)$/\1/p' "$SAMPLE" |
-    grep -Ev '^(api_url|ca_file|dev_key|dev_secret|template_id|user_map|state_dir|proxy|only_groups) ' \
+    grep -Ev '^(api_url|ca_file|dev_key|dev_secret|template_id|user_map|state_dir|proxy|only_groups|redis_[a-z_]*) ' \
         >"$T/sample-on"
 {
     cat "$T/sample-on"

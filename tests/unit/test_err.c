@@ -49,6 +49,8 @@ static const struct row rows[] = {
     {EOTP_E_CONF_UNREADABLE, PAM_SERVICE_ERR, PAM_SUCCESS, true},
     {EOTP_E_SSHD_REFUSED, PAM_AUTH_ERR, PAM_AUTH_ERR, false},
     {EOTP_E_UNSAFE_ENV, PAM_SERVICE_ERR, PAM_SERVICE_ERR, false},
+    /* redis_required: refused with failmode open too. */
+    {EOTP_E_FLEET_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL, false},
 };
 
 static void test_table(void **state)

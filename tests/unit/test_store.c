@@ -19,6 +19,7 @@
 #include "../../src/core/err.h"
 #include "../../src/core/state.h"
 #include "../../src/core/store.h"
+#include "../../src/core/store_redis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +81,41 @@ static void file_cleanup(struct eotp_cfg *cfg)
     }
 }
 
+/* Redis: EOTP_TEST_REDIS_URL and EOTP_TEST_REDIS_CA name a test server
+ * (tests/redis/test_store_redis.sh sets them); a random dev_secret gives
+ * each store a fleet key of its own, so it starts empty. */
+static int redis_open(struct eotp_cfg *cfg, struct eotp_store **s)
+{
+    const char *url = getenv("EOTP_TEST_REDIS_URL");
+    const char *ca = getenv("EOTP_TEST_REDIS_CA");
+    char secret[40];
+
+    if (url == NULL || ca == NULL) {
+        return 1;
+    }
+    (void)snprintf(secret, sizeof(secret), "t-%ld-%d", (long)random(),
+                   (int)getpid());
+    free(cfg->dev_secret);
+    cfg->dev_secret = strdup(secret);
+    cfg->redis_url = strdup(url);
+    cfg->redis_ca_file = strdup(ca);
+    cfg->redis_timeout = 5000;
+    cfg->redis_required = true;
+    if (cfg->dev_secret == NULL || cfg->redis_url == NULL ||
+        cfg->redis_ca_file == NULL) {
+        return -1;
+    }
+    return eotp_store_redis_open(cfg, &lg, s) == EOTP_OK ? 0 : -1;
+}
+
+static void redis_cleanup(struct eotp_cfg *cfg)
+{
+    (void)cfg;
+}
+
 static const struct backend backends[] = {
     {"file", file_open, file_cleanup},
+    {"redis", redis_open, redis_cleanup},
 };
 
 /* ---- fixtures ----------------------------------------------------------- */

@@ -1,0 +1,152 @@
+/*
+ * redis.h - a short-lived connection to Redis for fleet-wide state.
+ *
+ * Design.  Debian 12 ships hiredis 0.14, which has no TLS, bounds only the
+ * connect with a timeout, leaves its sockets without FD_CLOEXEC and writes
+ * with plain write() (SIGPIPE inside sudo or login, which do not ignore
+ * it).  So the module owns the connection and uses hiredis for the
+ * protocol only: redisFormatCommandArgv() builds requests and a
+ * redisReader parses replies.  The socket is SOCK_CLOEXEC and
+ * non-blocking; connect, TLS handshake, writes (MSG_NOSIGNAL) and reads
+ * all wait in poll() against one budget, the Redis time of one login.
+ * TLS (OpenSSL) is always verified: the CA from redis_ca_file or the
+ * system store, the host name (or IP address) of the URL checked against
+ * the certificate, SNI sent for names.
+ *
+ * A connection lives inside one pam_sm_* call (sshd runs PAM in a forked
+ * child): eotp_redis_open() ... eotp_redis_close().  Nodes of redis_url
+ * are tried in order; one that cannot be reached, or that turns out to be
+ * a replica (READONLY, or ROLE is not master), is skipped for the next.
+ * With redis_sentinels each sentinel is asked for the master's address in
+ * turn, and the master's ROLE is checked.
+ *
+ * No hiredis type appears here, so the rest of the core does not depend
+ * on its headers; replies are struct redisReply from <hiredis/hiredis.h>.
+ */
+#ifndef EOTP_REDIS_H
+#define EOTP_REDIS_H
+
+#include "cfg.h"
+#include "log.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct redisReply;
+
+enum eotp_redis_scheme {
+    EOTP_REDIS_TLS = 0,   /* rediss:// */
+    EOTP_REDIS_PLAIN = 1, /* redis:// */
+    EOTP_REDIS_UNIX = 2,  /* unix:///path */
+};
+
+#define EOTP_REDIS_HOST_MAX 256
+#define EOTP_REDIS_USER_MAX 128
+#define EOTP_REDIS_PASS_MAX 512
+#define EOTP_REDIS_DB_MAX 1000000
+/* Largest reply accepted (bytes of RESP) and largest array. */
+#define EOTP_REDIS_REPLY_MAX (64 * 1024)
+#define EOTP_REDIS_ARRAY_MAX 1024
+/* Commands sent in one round trip at most. */
+#define EOTP_REDIS_PIPE_MAX 8
+
+struct eotp_redis_url {
+    int scheme;                     /* enum eotp_redis_scheme */
+    char host[EOTP_REDIS_HOST_MAX]; /* name, address, or socket path */
+    char port[8];                   /* decimal, "" for unix */
+    char user[EOTP_REDIS_USER_MAX]; /* "" : no ACL user */
+    char pass[EOTP_REDIS_PASS_MAX]; /* secret; "" : none */
+    long db;
+};
+
+/*
+ * Parse one URL: rediss://[[USER]:PASSWORD@]HOST[:PORT][/DB],
+ * redis://... (same form), unix:///PATH.  USER and PASSWORD may be
+ * percent-encoded; HOST may be an [IPv6] literal; PORT defaults to 6379.
+ * A bare HOST:PORT (for redis_sentinels) is accepted when bare_ok and
+ * means rediss://HOST:PORT.  Returns 0 or EOTP_E_CONFIG; out is wiped
+ * on failure.  Wipe out->pass after use.
+ */
+int eotp_redis_url_parse(const char *text, bool bare_ok,
+                         struct eotp_redis_url *out);
+
+/* Is host a literal loopback address (127.0.0.0/8, ::1)? */
+bool eotp_redis_host_is_loopback(const char *host);
+
+/*
+ * Is this URL allowed without redis_insecure?  rediss:// and unix:// are;
+ * redis:// only to a loopback literal.
+ */
+bool eotp_redis_url_is_safe(const struct eotp_redis_url *u);
+
+/*
+ * The URL with any password replaced by "<redacted>" (for config show
+ * and logs); out is always terminated.
+ */
+char *eotp_redis_url_redact(const char *text, char *out, size_t outlen);
+
+struct eotp_redis;
+
+/*
+ * Connect to the first usable node (redis_url in order, or the master
+ * that the sentinels name), authenticate (AUTH [USER] PASSWORD; the
+ * password of redis_password_file wins over the URL's) and SELECT the
+ * database, all within budget_ms milliseconds: the Redis time of the
+ * whole login.  Later commands use what is left (time between calls, at
+ * the prompt, does not count).  On failure *out is NULL, why
+ * (size whylen) holds a short reason without secrets, and the code is
+ * EOTP_E_CONFIG (bad password file), EOTP_E_TRANSPORT (no node could be
+ * reached), EOTP_E_TLS, EOTP_E_TIMEOUT, EOTP_E_API_AUTH (AUTH refused),
+ * EOTP_E_BAD_RESPONSE, EOTP_E_NOMEM.  Nothing is sent after a failed TLS
+ * handshake or a refused AUTH.
+ */
+int eotp_redis_open(const struct eotp_cfg *cfg, long budget_ms,
+                    const struct eotp_logger *lg, struct eotp_redis **out,
+                    char *why, size_t whylen);
+
+/*
+ * Send n commands (argv/argvlen of each, as for redisFormatCommandArgv)
+ * in one write and read their n replies into reply[] (each freed by the
+ * caller with eotp_redis_reply_free).  A READONLY error on a node of
+ * redis_url moves the connection to the next node and sends the commands
+ * again.  On failure no reply is returned, the connection is unusable and
+ * why says what happened; error replies (-ERR ...) are not failures, the
+ * caller judges them.
+ */
+struct eotp_redis_cmd {
+    int argc;
+    const char *const *argv;
+    const size_t *argvlen; /* NULL: strlen of each argv */
+};
+int eotp_redis_exec(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                    size_t n, struct redisReply **reply, char *why,
+                    size_t whylen);
+
+/*
+ * Send n commands without waiting for their replies (one fewer round
+ * trip): the replies are read by the next eotp_redis_exec() on this
+ * connection, or at close, and only checked for errors (logged at debug
+ * level).  For writes whose result nobody needs.
+ */
+int eotp_redis_send(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                    size_t n, char *why, size_t whylen);
+
+/* Milliseconds of the budget left. */
+long eotp_redis_budget_left(const struct eotp_redis *c);
+
+/* Round trips made on this connection so far (for tests and bench). */
+unsigned int eotp_redis_round_trips(const struct eotp_redis *c);
+
+/* A redacted description of the node in use ("rediss://10.0.0.5:6380"). */
+const char *eotp_redis_node(const struct eotp_redis *c);
+
+/* Close (TLS close_notify is not awaited) and free; NULL is fine. */
+void eotp_redis_close(struct eotp_redis *c);
+
+/* freeReplyObject() that accepts NULL. */
+void eotp_redis_reply_free(struct redisReply *r);
+
+/* Is Redis configured at all (redis_url or redis_sentinels)? */
+bool eotp_redis_configured(const struct eotp_cfg *cfg);
+
+#endif

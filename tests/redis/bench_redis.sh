@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# bench_redis.sh - the Redis figures of make bench (issue 13).  Not a test.
+#
+#   1. login with Redis / without    median wall time of a full login
+#                                    (one process per login, like sshd)
+#                                    with fleet state on a TLS+ACL Redis on
+#                                    loopback, over the same without Redis
+#                                    (state_dir); rounds interleaved
+#   2. round trips per login         Redis round trips of one platform login
+#   3. parallel logins               BENCH_REDIS_PAR (1000) logins at once
+#                                    across 4 hosts (4 configs, 4
+#                                    state_dirs), as many users, all from
+#                                    one address, rhost_send_limit 50/900:
+#                                    exactly 50 codes?
+#   4. keys and bytes per user       after 10 users each had a code sent and
+#                                    left pending, a wrong code and a login
+#                                    with grace: DBSIZE and MEMORY USAGE
+#
+# Knobs: BENCH_N (31), BENCH_REDIS_PAR (1000).  Needs root, redis-server.
+set -u
+. "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/mock/mockenv.sh"
+t_setup
+N=${BENCH_N:-31}
+PAR=${BENCH_REDIS_PAR:-1000}
+SUMMARY=${BENCH_SUMMARY:-$BUILD/bench-summary.txt}
+PHONE=+6581234567
+FAKEPW="$BUILD/tests/fakepw.so"
+
+say() { printf '%s\n' "$1" | tee -a "$SUMMARY"; }
+row() {
+    printf '| %-40s | %-44s | %-22s | %-4s |\n' "$1" "$2" "$3" "$4" |
+        tee -a "$SUMMARY"
+}
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+ms_since() { awk -v s="$1" -v e="$EPOCHREALTIME" 'BEGIN {printf "%.3f", (e-s)*1000}'; }
+verdict() { awk "BEGIN { exit !($1) }" && echo yes || echo NO; }
+
+t_on_exit mock_stop
+mock_start "$T/mock" >/dev/null || { echo "bench_redis: mock did not start" >&2; exit 1; }
+. "$TESTS_DIR/redis/redisenv.sh"
+redis_start main || { echo "bench_redis: redis did not start" >&2; exit 1; }
+mockctl config --codes-3004 no >/dev/null
+
+USERS="daemon bin sys games man lp mail news uucp proxy"
+i=0
+for u in $USERS; do
+    printf '%s:+65900000%02d\n' "$u" "$i"
+    i=$((i + 1))
+done >"$T/users"
+printf 'daemon:%s\n' "$PHONE" >"$T/users1"
+chmod 0644 "$T/users" "$T/users1"
+mkdir -p "$T/pam.d"
+printf 'auth required pam_deny.so\n' >"$T/pam.d/other"
+URL=$(redis_url main)
+CA="$T/redis-certs/ca.pem"
+write_conf "$T/plain.conf" "user_map=$T/users1" "state_dir=$T/s-plain" \
+    send_limit=off rhost_send_limit=off
+write_conf "$T/redis.conf" "user_map=$T/users1" "state_dir=$T/s-redis" \
+    send_limit=off rhost_send_limit=off "redis_url=$URL" "redis_ca_file=$CA"
+printf 'auth required %s conf=%s\n' "$MODULE" "$T/plain.conf" >"$T/pam.d/plain"
+printf 'auth required %s conf=%s\n' "$MODULE" "$T/redis.conf" >"$T/pam.d/redis"
+
+timed() {
+    local s=$EPOCHREALTIME
+    "$HARNESS" --confdir "$T/pam.d" --service "$1" --user daemon \
+        --outbox "$MOCK_OUTBOX" --to "$PHONE" -- @code >"$T/login.out" 2>&1
+    MS=$(ms_since "$s")
+    grep -q '^RESULT: PAM_SUCCESS' "$T/login.out" || BAD=$((BAD + 1))
+    grep -q 'redis: cannot be used' "$T/login.out" && FELL=$((FELL + 1))
+}
+
+say ""
+say "# Redis (issue 13): redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1, TLS + ACL user"
+BAD=0
+FELL=0
+: >"$T/plain.ms"
+: >"$T/redis.ms"
+for r in $(seq 1 $((N + 3))); do
+    timed plain
+    [ "$r" -gt 3 ] && echo "$MS" >>"$T/plain.ms"
+    timed redis
+    [ "$r" -gt 3 ] && echo "$MS" >>"$T/redis.ms"
+done
+p=$(median <"$T/plain.ms")
+q=$(median <"$T/redis.ms")
+ratio=$(awk -v a="$q" -v b="$p" 'BEGIN {printf "%.3f", a / b}')
+row "login with Redis / without (median of $N)" "$q / $p ms = $ratio (failed $BAD, fell back $FELL)" "<= 1.03" "$(verdict "$ratio <= 1.03 && $BAD == 0")"
+
+write_conf "$T/rt.conf" "user_map=$T/users1" "state_dir=$T/s-rt" debug=yes \
+    send_limit=off rhost_send_limit=off "redis_url=$URL" "redis_ca_file=$CA"
+printf 'auth required %s conf=%s\n' "$MODULE" "$T/rt.conf" >"$T/pam.d/rt"
+"$HARNESS" --confdir "$T/pam.d" --service rt --user daemon --outbox "$MOCK_OUTBOX" \
+    --to "$PHONE" -- @code >"$T/rt.out" 2>&1
+rt=$(sed -n 's/.*redis: done round_trips=\([0-9]*\).*/\1/p' "$T/rt.out" | tail -n 1)
+row "Redis round trips per platform login" "${rt:-?} (AUTH, begin, attempt+sent, finish)" "<= 2" "$(verdict "${rt:-99} <= 2")"
+
+# ---- parallel logins across 4 hosts ------------------------------------------------
+# PAR different users (fakepw.so) from one remote address, rhost_send_limit
+# 50/900: exactly 50 codes may go out, fleet-wide.
+redis_cli main FLUSHALL >/dev/null
+for i in $(seq 0 $((PAR - 1))); do
+    printf 'eotpbench%d:+6591%06d\n' "$i" "$i"
+done >"$T/users-par"
+chmod 0644 "$T/users-par"
+for h in 1 2 3 4; do
+    write_conf "$T/h$h.conf" "user_map=$T/users-par" "state_dir=$T/s-h$h" \
+        rhost_send_limit=50/900 "redis_url=$URL" "redis_ca_file=$CA" \
+        redis_timeout=10000 deadline=60
+    printf 'auth required %s conf=%s\n' "$MODULE" "$T/h$h.conf" >"$T/pam.d/h$h"
+done
+o0=$(mock_sent_count)
+s=$EPOCHREALTIME
+pids=()
+for i in $(seq 0 $((PAR - 1))); do
+    LD_PRELOAD=$FAKEPW timeout 300 "$HARNESS" --confdir "$T/pam.d" \
+        --service "h$((i % 4 + 1))" --user "eotpbench$i" --rhost 198.51.100.7 \
+        --outbox "$MOCK_OUTBOX" --to "$(printf '+6591%06d' "$i")" -- @fail \
+        >"$T/par.$i" 2>&1 &
+    pids+=($!)
+done
+wait "${pids[@]}"
+wall=$(ms_since "$s")
+codes=$(($(mock_sent_count) - o0))
+fell=$(grep -l 'redis: cannot be used' "$T"/par.* 2>/dev/null | wc -l)
+why=$(cat "$T"/par.* | sed -n 's/.*redis: cannot be used.*reason="\([^"]*\)".*/\1/p' |
+    sort | uniq -c | sort -rn | head -3 | awk '{$1=$1; print}' | paste -sd ';' -)
+# What Redis counted for the address (reservations of logins that fell
+# back later stay counted: stricter, never looser).
+zc=$(redis_cli main ZCARD "$(redis_cli main --scan --pattern 'eotp:v1:*:rsend' | head -n 1)")
+row "$PAR parallel logins, 4 hosts, one address" "Redis counted ${zc:-0}; $codes sent, $fell fell back; $(printf '%.0f' "$wall") ms" "exactly 50" "$(verdict "${zc:-0} == 50 && $codes == 50 && $fell == 0")"
+[ -n "$why" ] && say "#   fell back: $why (a fallback keeps per-host limits: at most 4 x 50 more)"
+rm -f "$T"/par.*
+
+# ---- keys and bytes per active user ------------------------------------------------
+redis_cli main FLUSHALL >/dev/null
+write_conf "$T/k.conf" "user_map=$T/users" "state_dir=$T/s-k" grace_period=3600 \
+    lockout=10/900 "redis_url=$URL" "redis_ca_file=$CA"
+printf 'auth required %s conf=%s\n' "$MODULE" "$T/k.conf" >"$T/pam.d/k"
+nu=0
+i=0
+for u in $USERS; do
+    to=$(printf '+65900000%02d' "$i")
+    i=$((i + 1))
+    id -u "$u" >/dev/null 2>&1 || continue
+    "$HARNESS" --confdir "$T/pam.d" --service k --user "$u" --outbox "$MOCK_OUTBOX" \
+        --to "$to" -- @wrong @code >/dev/null 2>&1
+    "$HARNESS" --confdir "$T/pam.d" --service k --user "$u" --rhost 198.51.100.9 \
+        --outbox "$MOCK_OUTBOX" --to "$to" -- @fail >/dev/null 2>&1
+    nu=$((nu + 1))
+done
+keys=$(redis_cli main DBSIZE)
+bytes=0
+for k in $(redis_cli main --scan); do
+    b=$(redis_cli main MEMORY USAGE "$k")
+    bytes=$((bytes + ${b:-0}))
+done
+kpu=$(awk -v k="$keys" -v n="$nu" 'BEGIN {printf "%.1f", k / n}')
+bpu=$(awk -v b="$bytes" -v n="$nu" 'BEGIN {printf "%.0f", b / n}')
+row "keys and bytes per active user ($nu users)" "$kpu keys, $bpu bytes (MEMORY USAGE)" "documented" "yes"
