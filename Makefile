@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # pam_engagelab_otp - build, test and install.
 #
 # make            build the module, the admin tool and the test programs

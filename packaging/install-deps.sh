@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install everything the project needs to build, test and demo, from
 # Debian 12's own packages.  Safe to run again; needs root (or sudo).
 set -eu

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The demo behind "make demo": a real PAM login through the module.
 #
 # It starts the local HTTPS mock of the EngageLab API, writes a throwaway

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/lib.sh - shared helpers for the shell test suites.  Source it.
 #
 # Each suite calls t_ok/t_fail (or the assert_* helpers) per check and

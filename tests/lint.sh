@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make lint: cppcheck, clang-tidy, the banned-function check and the
 # clang-format check over src/ and the verification code (tests/fuzz,
 # tests/alloc, tests/bench); the SPDX licence line in every source file

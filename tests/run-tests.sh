@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Run every test suite and print one closing line "N passed, M failed".
 #
 # Suites: the cmocka unit tests, the mock API's self-test, and every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/san_env.sh - for suites that load the module into a host program
 # the build did not instrument (sshd, /bin/login, pamtester, sudo).  Source
 # it after tests/lib.sh.

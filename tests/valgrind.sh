@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make valgrind: the unit tests and end-to-end logins through the real
 # libpam, the built module and the mock API, under
 #   valgrind --error-exitcode=99 --leak-check=full

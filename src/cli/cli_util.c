@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli_util.c - helpers shared by the commands of engagelab-otp.
  */

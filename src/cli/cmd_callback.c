@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_callback.c - "callback verify": check an X-CALLBACK-ID header.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_doctor.c - "doctor": check a deployment before the module goes in
  * front of sshd, and again from config management.  The checks are a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_lookup.c - "lookup USER": the destination the module would use.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_send.c - "send", "send-code", "verify" and "message".
  */

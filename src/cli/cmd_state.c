@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_state.c - "state show|reset USER" and "state show|reset --rhost
  * ADDRESS": what the module remembers in state_dir (send limits, lockout,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_test.c - "test USER": the module's own login flow on this terminal.
  */

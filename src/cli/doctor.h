@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * doctor.h - "engagelab-otp doctor": the checks and how they report.
  *

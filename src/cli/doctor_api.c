@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * doctor_api.c - doctor's checks that use the API: TLS, credentials, the
  * template, and the code shape (code_length, code_type) against each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * doctor_checks.c - doctor's checks of local files and settings: the user
  * map, groups, CA files, ldap_insecure, state_dir, and the directory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * doctor_pam.c - doctor's check of the PAM stacks that use the module,
  * and of sshd's settings for them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * doctor_redis.c - the Redis checks of "doctor" (issue 13): connect, TLS
  * and AUTH as a login does; the node's role; the fleet-state script

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * doctor_redis.h - the Redis checks of "doctor" (issue 13), one function
  * so that cmd_doctor.c only has to call it.

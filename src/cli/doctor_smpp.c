@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * doctor_smpp.c - the doctor's checks of the SMPP transport (issue 15):
  * a warning when smpp_tls = no, then one bind and unbind with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * doctor_sshd.c - sshd's settings for doctor's PAM stack check: read from
  * --sshd-config, else "sshd -T", else /etc/ssh/sshd_config (Include

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eotp_admin.c - main() of engagelab-otp: global options and the command
  * table.  Command names match exactly; there is no prefix guessing.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api.c - EngageLab OTP API calls, request bodies and response parsing.
  */

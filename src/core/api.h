@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api.h - the EngageLab OTP REST API: request builders and response
  * parsers into typed structs.  Every answer of the service is untrusted:

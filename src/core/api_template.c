@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api_template.c - template endpoints and local validation of create
  * bodies.

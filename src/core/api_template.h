@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api_template.h - the template endpoints of the EngageLab OTP API
  * (/v1/template-configs): list, get, create, delete, and the local

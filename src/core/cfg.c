@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cfg.c - the config parser shared by the module and the admin tool.
  */

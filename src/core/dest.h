@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dest.h - destinations (E.164 phone numbers and email addresses):
  * validation and masking for logs and prompts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * err.h - error codes of the core library and their mapping to PAM codes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * grace.c - binding of a grace period to user, service, rhost and key.
  */

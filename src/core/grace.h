@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * grace.h - grace_period: after a successful code, the same user on the
  * same PAM service from the same remote host may skip the code for

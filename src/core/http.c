@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http.c - libcurl, configured for use inside sshd, sudo and login.
  */

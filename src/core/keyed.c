@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyed.c - HMAC-SHA256 of NUL-separated parts.
  */

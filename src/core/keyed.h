@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyed.h - keyed hashes (HMAC-SHA256 under the host key) of things that
  * must be recognised later but never stored: local codes, grace bindings,

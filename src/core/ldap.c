@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ldap.c - destinations from an LDAP directory (see ldap.h).
  *

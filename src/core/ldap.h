@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ldap.h - the directory as a source of destinations (OpenLDAP libldap).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * limits.h - sliding-window limits over the event lists of a state record:
  * send_limit (codes sent to a user), rhost_send_limit (codes requested

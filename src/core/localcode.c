@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * localcode.c - uniform random codes and their keyed hashes.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * localcode.h - codes generated here (code_mode = local).
  *

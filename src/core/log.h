@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log.h - one logging interface for the module (pam_syslog) and the admin
  * tool (stderr).  Messages are a fixed text followed by key=value fields;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * otp.c - one login: find the destination, check lockout, grace period
  * and send limits, send a code, prompt, verify; a new code or another

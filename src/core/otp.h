@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * otp.h - the login flow: lookup -> send -> prompt -> verify.
  *

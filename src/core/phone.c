@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * phone.c - normalisation of directory phone numbers to E.164.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * phone.h - turn destinations as directories hold them into the forms the
  * API takes: phone numbers into E.164 ("+6581234567"), email addresses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy.h - who must use the second factor, what the message says, and
  * what an answer must look like.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redis.c - our own socket and TLS, hiredis for RESP only (see redis.h
  * for why).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redis.h - a short-lived connection to Redis for fleet-wide state.
  *

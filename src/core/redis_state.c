@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redis_state.c - the one Lua script behind fleet state, and how it is
  * called (see redis_state.h).

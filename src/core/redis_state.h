@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redis_state.h - fleet state primitives on Redis: the fleet key, key
  * names, and atomic multi-step operations run by one Lua script.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * safefile.h - open files that must be trustworthy: regular, not a
  * symlink, owned by root, not writable (or, for secrets, not readable)

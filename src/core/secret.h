@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secret.h - wiping and constant-time comparison of secrets.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * smpp.c - an SMPP 3.4 client for EngageLab, built for sshd, sudo and
  * login: one session per code, opened and closed within the call.

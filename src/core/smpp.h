@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * smpp.h - EngageLab's SMPP interface: one short session per code.
  *

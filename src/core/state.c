@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * state.c - records in state_dir: locking, atomic replacement, parsing,
  * the host key, and the sweep of old records.

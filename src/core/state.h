@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * state.h - records in state_dir, shared by the separate processes that
  * sshd starts for each login attempt.

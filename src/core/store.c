@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.c - the backend-independent half of store.h: selection, checks
  * of requests, identifiers, and the calls into the backend's table.

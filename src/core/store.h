@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.h - where the state of logins lives.  One interface in front of
  * backends chosen by the config: the host's own state_dir (store_file.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_file.c - the state_dir backend of store.h: the records of state.c
  * (one per user, one per remote address), each operation one

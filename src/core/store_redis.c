@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_redis.c - the Redis backend of store.h (issue 13): one state for
  * a whole fleet.

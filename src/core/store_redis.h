@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_redis.h - the Redis backend of store.h, provided by store_redis.c
  * (issue 13).  Until that file is merged, store_redis_stub.c provides

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * transport.h - how a code made here (code_mode = local) reaches the
  * user: the REST API (/v1/codes, transport = https) or EngageLab's SMPP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * usermap.h - the user map file: "username:destination[,destination...]"
  * per line, '#' comments.  The file is streamed, never loaded whole.

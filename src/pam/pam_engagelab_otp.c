@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pam_engagelab_otp.c - the PAM entry points.
  *

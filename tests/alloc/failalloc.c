@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * failalloc.c - allocation-failure injection for the torture module
  * (make torture; see tests/alloc/test_torture.sh).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Allocation-failure injection (curl's "torture" idea): `make torture`.
 #
 # Each scenario below is a real login through libpam, the torture build of

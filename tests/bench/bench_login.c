@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_login - drive full logins through libpam and the module for the
  * benchmarks (tests/bench/run-bench.sh); not a test.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_lookup - time the destination lookup of one user (the user map
  * or the directory, as user_sources in the config says), for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * curl_floor - the floor for the login benchmark: the same two HTTPS calls
  * a login makes, with bare libcurl and nothing else (no PAM, no config, no

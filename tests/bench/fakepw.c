@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fakepw.so - LD_PRELOAD for the benchmarks and tests: getpwnam_r() knows
  * the users "eotpbench0" ... "eotpbench99999" (uid 70000 + N, home

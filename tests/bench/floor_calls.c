@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * floor_calls.c - see floor_calls.h.  Deliberately minimal: no config, no
  * user lookup, no state, no input checks beyond what the calls need.

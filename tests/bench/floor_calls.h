@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * floor_calls.h - the two HTTPS calls of a login with bare libcurl, shared
  * by curl_floor (a plain program) and floor_module.so (a bare PAM module):

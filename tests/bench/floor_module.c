@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * floor_module.so - the PAM floor for the login benchmark: a bare PAM
  * module making the same two HTTPS calls as the real one, with bare

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make bench: the figures of docs/benchmarks.md (issue 7).  Not a test and not
 # part of make check: it prints one table line per figure, with its target
 # and whether it was met, and writes them to $BUILD/bench-summary.txt.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/cli/test_cli.sh - the admin tool engagelab-otp against the mock API.
 #
 # Every command's success and failure paths, with outcomes read from the

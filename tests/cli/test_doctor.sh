@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/cli/test_doctor.sh - "engagelab-otp doctor": each check with a
 # config that breaks it, --json (parsed with python3), --offline and the
 # exit codes, the PAM stack reader and sshd's settings.  Runs as root

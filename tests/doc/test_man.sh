@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The manual pages: every packaging/man/*.[58] is clean under
 # "mandoc -T lint -W warning", and the pages cannot fall behind the code:
 #   - every key of the table in src/core/cfg.c is documented in

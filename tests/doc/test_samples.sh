@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The shipped samples work as shipped:
 #   - conf/pam_engagelab_otp.conf with every commented "#key = value" line
 #     switched on is accepted by the module (every default and example

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/e2e/clients.sh - helpers for the suites that drive real programs
 # (sshd + ssh, sudo, login) through the module.  Source it after lib.sh
 # and mockenv.sh.  Not a suite itself (not executable).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pam_harness - drive the real libpam through a service file in a
  * private directory (pam_start_confdir) with a scripted conversation.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Console login for real: /bin/login in a pseudo-terminal driven by
 # expect, with the shipped break-glass sample conf/pam/login (password,
 # then a code; failmode=open and exempt_groups for the console only).

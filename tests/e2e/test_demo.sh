@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's first command runs the demo: check that it logs in through
 # pamtester (real libpam + pam_wrapper) with the code typed in, and that
 # a wrong code is refused.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ELF properties of the built module and admin tool: the module exports
 # only pam_sm_* (checked in the dynamic symbol table and by dlopen()),
 # is linked -z nodelete, with full RELRO (RELRO + BIND_NOW), a

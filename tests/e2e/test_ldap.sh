@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of the directory source (user_sources = ldap): a real
 # slapd started here on free loopback ports, with a throwaway slapd.conf
 # and mdb database under $T (never the system instance or its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of the login flow: the real libpam loads the built
 # module from a service file in a temp dir (pam_start_confdir), the module
 # talks HTTPS to the local mock of the EngageLab API, and a scripted

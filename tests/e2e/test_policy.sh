@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of policy (groups, networks), contextual template
 # parameters, language = auto and the local refusal of answers that
 # cannot be a code.  Existing system accounts are used (daemon is in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Two-factor SSH for real: a throwaway OpenSSH server on 127.0.0.1 whose
 # keyboard-interactive method runs the built module through PAM, and the
 # OpenSSH client answering the code prompt through SSH_ASKPASS with the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of abuse resistance and state (issue 5): send limits
 # per user and per remote address under concurrency, lockout, resend on an
 # empty answer, channel choice, locally generated codes, grace periods,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # sudo step-up for real: a throwaway user allowed to run /usr/bin/id as
 # root, a sudoers drop-in that points sudo at a PAM service of the test's
 # own (pam_service=) with the credential cache off (timestamp_timeout=0),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of the files the module trusts (config, user map, CA
 # files): what is refused, that a refusal is PAM_SERVICE_ERR with a log
 # line naming the file and the reason, and that nothing is sent then.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_api_error - the error answer parser (eotp_api_parse_error): the
  * first three bytes choose the HTTP status and the operation, the rest is

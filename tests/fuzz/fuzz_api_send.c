@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_api_send - the /v1/messages answer parser (eotp_api_parse_send),
  * and eotp_api_json_well_formed() against cJSON: every body cJSON parses

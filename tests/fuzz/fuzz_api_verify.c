@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_api_verify - the /v1/verifications answer parser
  * (eotp_api_parse_verify).  A "yes" must only ever come from a JSON true

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_callback - the X-CALLBACK-ID header parser (eotp_cb_parse) and
  * checker (eotp_cb_verify).  Random input must never verify; a header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_cfg - the config file parser (eotp_cfg_parse_buffer, the part of
  * eotp_cfg_load_file after the file checks), then validation and the

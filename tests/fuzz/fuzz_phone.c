@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_phone - phone number normalisation (eotp_phone_normalize and
  * eotp_phone_normalize_dest).  The first byte picks the default country

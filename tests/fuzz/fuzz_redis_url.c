@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_redis_url.c - redis_url / redis_sentinels items (redis.c): the
  * parser accepts or refuses without reading past the text, an accepted

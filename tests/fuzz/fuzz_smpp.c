@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_smpp - the SMPP PDU reader (eotp_smpp_frame_len, eotp_smpp_parse,
  * and libsmpp34's unpacking behind it), fed as the client reads: the

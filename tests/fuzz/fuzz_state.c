@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_state - the per-user state record (eotp_state_parse).  A record
  * that parses must format, and what it formats to must parse back and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_template - the template answers and the create-body validator of
  * the admin tool (api_template.c): list and get parsers, the JSON

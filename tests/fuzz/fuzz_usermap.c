@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_usermap - one user map line (eotp_usermap_parse_line), and the
  * masking of every destination it yields.  The lookup streams lines of at

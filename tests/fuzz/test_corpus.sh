@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Replay the checked-in fuzz corpus (tests/fuzz/corpus/TARGET) through each
 # libFuzzer target once (-runs=0): every seed and every past crash must
 # still parse without a sanitizer report or a failed check.  The targets

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # "make install" into a DESTDIR in the temp dir: the files land with the
 # modes the module insists on, and the user map (everyone's phone number)
 # is readable by root only.  Nothing is written outside the temp dir.

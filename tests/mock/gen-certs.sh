@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # gen-certs.sh OUTDIR — generate throw-away TLS material for the EngageLab mock.
 #
 # Creates, in OUTDIR (EC P-256 keys, valid for 30 days from now):

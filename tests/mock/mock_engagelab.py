@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Local HTTPS mock of the EngageLab OTP REST API (see /work/shared/engagelab-api.md).
 
 Python 3 standard library only.  One process serves:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Control client for mock_engagelab.py (Python 3 standard library only).
 
 Server commands (need --url and --ca, or $MOCK_URL and $MOCK_CA):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mockenv.sh — source from bash tests to run the EngageLab mock.
 #
 #   . tests/mock/mockenv.sh

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Self-test of the EngageLab mock (mock_engagelab.py, mockctl.py, mockenv.sh, gen-certs.sh).
 
 Run:  python3 tests/mock/test_mock.py [-v] [unittest test names...]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Structural and behavioural check of the authselect profile.
 
 authselect is not packaged for Debian, so its own parser cannot run here.

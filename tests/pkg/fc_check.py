@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Do the SELinux file contexts (.fc) and an installed tree agree?
 
 Usage: fc_check.py FC_FILE LISTING [OPTIONAL_PATH ...]

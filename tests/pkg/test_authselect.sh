@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The authselect profile (packaging/authselect/engagelab-otp/).  authselect
 # is not packaged for Debian, so its parser cannot run here: instead
 # tests/pkg/authselect_check.py parses every {...} operator of the

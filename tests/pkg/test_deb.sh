@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package: "make deb" builds it, lintian has nothing to say
 # (the warnings that are by design are overridden, with the reason, in
 # packaging/debian/libpam-engagelab-otp.lintian-overrides), its files have

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The RPM: "make rpm" builds packaging/rpm/pam_engagelab_otp.spec with
 # rpmbuild, and the binary package has the Fedora/RHEL layout: the module
 # in /usr/lib64/security, the config root-only and marked %config, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The SELinux policy module (packaging/selinux/): "make selinux" builds
 # the .pp with the policy's devel Makefile, the expanded .te passes
 # checkmodule on its own, it declares the documented booleans with the

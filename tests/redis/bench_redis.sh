@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench_redis.sh - the Redis figures of make bench (issue 13).  Not a test.
 #
 #   1. login with Redis / without    median wall time of a full login

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redis_probe.c - drive the module's Redis connection layer from the
  * shell tests: read a config file, open a connection exactly as a login

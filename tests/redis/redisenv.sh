@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/redis/redisenv.sh - real Redis servers for the tests, on loopback.
 # Source it after tests/lib.sh and t_setup:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test_redis.sh - fleet-wide state on Redis (issue 13), end to end through
 # the real libpam with pam_harness and the HTTPS mock: two "hosts" (two
 # configs, each with its own state_dir) against one TLS-only Redis with an

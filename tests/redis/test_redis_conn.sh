@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test_redis_conn.sh - the Redis connection layer (src/core/redis.c)
 # against real TLS-only servers with ACL users: verified TLS, AUTH, node
 # order, READONLY replicas, timeouts, Sentinel and a failover.  Driven

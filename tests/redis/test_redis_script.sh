@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test_redis_script.sh - the fleet-state Lua script (src/core/redis_state.c)
 # on a real TLS Redis with the module's ACL user: sliding windows, all or
 # nothing, TTLs, EVALSHA with the NOSCRIPT fallback, exact limits under

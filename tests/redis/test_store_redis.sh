@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test_store_redis.sh - the backend-agnostic store cases
 # (tests/unit/test_store.c) against the Redis backend: starts a TLS+ACL
 # redis-server and runs build/tests/test_store with EOTP_TEST_REDIS_URL

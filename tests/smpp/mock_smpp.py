@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Local mock of EngageLab's SMPP interface (engagelab-api.md, section 6).
 
 Python 3 standard library only; PDUs are encoded here by hand, so the

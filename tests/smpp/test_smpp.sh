@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end logins over the SMPP transport (issue 15): the real libpam
 # loads the built module, the module speaks SMPP (TLS or plaintext) to
 # tests/smpp/mock_smpp.py, and the harness types the code the mock wrote

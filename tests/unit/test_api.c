@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_api.c - parsing of the service's answers, table-driven: missing
  * fields, wrong types, huge values, non-UTF-8, message ids as numbers;

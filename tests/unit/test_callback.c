@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_callback.c - X-CALLBACK-ID parsing and HMAC-SHA256 verification.
  */

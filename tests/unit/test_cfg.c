@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_cfg.c - the config parser: defaults, every key type, permissions,
  * symlinks, size, unknown keys, bad values, module arguments, secrets.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_err.c - the outcome -> PAM code table, in full.
  */

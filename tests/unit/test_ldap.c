@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_ldap.c - RFC 4515 escaping and filter building (ldap.c), and, when
  * tests/e2e/test_ldap.sh runs it against its own slapd, eotp_ldap_lookup()

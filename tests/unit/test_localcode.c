@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_localcode.c - locally generated codes: alphabets, rejection
  * sampling without modulo bias, RAND_bytes codes, keyed hashes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_phone.c - phone number and destination normalisation (phone.c).
  * Table-driven: every row is an input, a default country code and the

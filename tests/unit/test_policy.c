@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_policy.c - network matching, language choice, code shape and
  * parameter expansion.

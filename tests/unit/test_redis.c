@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_redis.c - Redis URLs, the redis_* config keys and their
  * validation, redaction, and the connection layer against hostile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_safefile.c - trusted files: the file itself (type, owner, mode,
  * size, symlink) and every directory on the way to it (owner, mode,

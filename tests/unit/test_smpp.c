@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_smpp.c - the SMPP transport's building blocks: the JSON
  * short_message, UCS-2, the submit_sm PDU (short_message or

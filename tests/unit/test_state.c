@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_state.c - state records: format and parser (every way a record can
  * be damaged), sliding-window limits, record names, locking and atomic

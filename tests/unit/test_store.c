@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_store.c - the store interface (store.h), backend-agnostic: every
  * case runs against each backend of the table `backends` below.  A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_template.c - local validation of template create bodies, the flag
  * form builder, and the parsers of template answers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_usermap.c - the user map: formats, malformed lines (reported with
  * their number, never matching), permissions, long lines, NUL bytes;
