@@ -89,6 +89,12 @@ bool eotp_doctor_source_used(const struct eotp_cfg *cfg, const char *name);
 /* Unknown groups of list (may be NULL) into out ("a, b"); how many. */
 size_t eotp_doc_unknown_groups(const char *list, char *out, size_t outlen);
 
+/* Text of PAM stacks and sshd_config (doctor_pam.c): skip blanks; copy
+ * the next blank-separated token (one starting with '[' runs to its ']')
+ * into out, truncated to outlen - 1, and return what follows it. */
+char *eotp_doc_skip_ws(char *p);
+char *eotp_doc_next_token(char *p, char *out, size_t outlen);
+
 /* sshd's settings, for the PAM stack check (doctor_sshd.c). */
 struct eotp_sshd_settings {
     bool read;

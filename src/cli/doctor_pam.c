@@ -75,7 +75,7 @@ struct stack {
 
 /* ---- reading a stack ----------------------------------------------------- */
 
-static char *skip_ws(char *p)
+char *eotp_doc_skip_ws(char *p)
 {
     while (*p == ' ' || *p == '\t') {
         p++;
@@ -83,13 +83,12 @@ static char *skip_ws(char *p)
     return p;
 }
 
-/* Next token into out; a token starting with '[' runs to its ']'. */
-static char *next_token(char *p, char *out, size_t outlen)
+char *eotp_doc_next_token(char *p, char *out, size_t outlen)
 {
     size_t n = 0;
     bool bracket;
 
-    p = skip_ws(p);
+    p = eotp_doc_skip_ws(p);
     bracket = *p == '[';
     while (*p != '\0' && (bracket || (*p != ' ' && *p != '\t'))) {
         if (n + 1 < outlen) {
@@ -129,12 +128,12 @@ static void parse_line(const char *dir, char *line, const char *where,
     if (hash != NULL) {
         *hash = '\0';
     }
-    p = next_token(p, type, sizeof(type));
+    p = eotp_doc_next_token(p, type, sizeof(type));
     if (type[0] == '\0') {
         return;
     }
     if (strcmp(type, "@include") == 0) {
-        (void)next_token(p, module, sizeof(module));
+        (void)eotp_doc_next_token(p, module, sizeof(module));
         read_stack(dir, module, only, depth + 1, st);
         return;
     }
@@ -142,8 +141,8 @@ static void parse_line(const char *dir, char *line, const char *where,
     if (only != NULL && strcasecmp(t, only) != 0) {
         return;
     }
-    p = next_token(p, control, sizeof(control));
-    p = next_token(p, module, sizeof(module));
+    p = eotp_doc_next_token(p, control, sizeof(control));
+    p = eotp_doc_next_token(p, module, sizeof(module));
     if (strcmp(control, "include") == 0 || strcmp(control, "substack") == 0) {
         read_stack(dir, module, t, depth + 1, st);
         return;
@@ -158,7 +157,7 @@ static void parse_line(const char *dir, char *line, const char *where,
     (void)snprintf(st->l[st->n].module, sizeof(st->l[st->n].module), "%s",
                    module);
     (void)snprintf(st->l[st->n].args, sizeof(st->l[st->n].args), "%s",
-                   skip_ws(p));
+                   eotp_doc_skip_ws(p));
     (void)snprintf(st->l[st->n].where, sizeof(st->l[st->n].where), "%s",
                    where);
     st->n++;
@@ -293,7 +292,7 @@ static int action_for(const char *c, enum result r)
         char tok[128];
         char *eq;
 
-        cur = next_token(cur, tok, sizeof(tok));
+        cur = eotp_doc_next_token(cur, tok, sizeof(tok));
         if (tok[0] == '\0') {
             break;
         }
@@ -485,7 +484,7 @@ static bool check_args(struct eotp_doctor *d, const char *svc,
 
     (void)snprintf(copy, sizeof(copy), "%s", l->args);
     while (*p != '\0' && argc < MAX_ARGS) {
-        p = skip_ws(p);
+        p = eotp_doc_skip_ws(p);
         if (*p == '\0') {
             break;
         }

@@ -20,36 +20,6 @@
 #define SSHD_PATH "/usr/sbin/sshd"
 #define SSHD_CONFIG "/etc/ssh/sshd_config"
 
-static char *skip_ws(char *p)
-{
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
-    return p;
-}
-
-/* Next token into out; a token starting with '[' runs to its ']'. */
-static char *next_token(char *p, char *out, size_t outlen)
-{
-    size_t n = 0;
-    bool bracket;
-
-    p = skip_ws(p);
-    bracket = *p == '[';
-    while (*p != '\0' && (bracket || (*p != ' ' && *p != '\t'))) {
-        if (n + 1 < outlen) {
-            out[n++] = *p;
-        }
-        if (bracket && *p == ']') {
-            p++;
-            break;
-        }
-        p++;
-    }
-    out[n] = '\0';
-    return p;
-}
-
 static void sshd_set(struct eotp_sshd_settings *s, const char *key,
                      const char *value)
 {
@@ -97,15 +67,15 @@ static void sshd_parse(struct eotp_sshd_settings *s, char *text, int depth)
         if (next != NULL) {
             *next++ = '\0';
         }
-        p = skip_ws(line);
+        p = eotp_doc_skip_ws(line);
         while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '=' &&
                n + 1 < sizeof(key)) {
             key[n++] = *p++;
         }
         key[n] = '\0';
-        p = skip_ws(p);
+        p = eotp_doc_skip_ws(p);
         if (*p == '=') {
-            p = skip_ws(p + 1);
+            p = eotp_doc_skip_ws(p + 1);
         }
         e = p + strlen(p);
         while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
@@ -124,7 +94,7 @@ static void sshd_parse(struct eotp_sshd_settings *s, char *text, int depth)
                     char rel[1100];
                     const char *g = pat;
 
-                    p = next_token(p, pat, sizeof(pat));
+                    p = eotp_doc_next_token(p, pat, sizeof(pat));
                     if (pat[0] == '\0') {
                         break;
                     }

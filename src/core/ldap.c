@@ -663,15 +663,8 @@ static int read_password(const struct eotp_cfg *cfg,
                  safe, why);
         return EOTP_E_CONFIG;
     }
-    n = len;
-    if (n > 0 && buf[n - 1] == '\n') {
-        n--;
-        if (n > 0 && buf[n - 1] == '\r') {
-            n--;
-        }
-    }
-    if (n == 0 || memchr(buf, '\0', n) != NULL ||
-        memchr(buf, '\n', n) != NULL) {
+    n = eotp_secret_line_len(buf, len);
+    if (n == 0) {
         /* An empty password would make an unauthenticated bind. */
         eotp_log(lg, LOG_ALERT,
                  "ldap: refusing ldap_bind_password_file file=%s "

@@ -1222,6 +1222,7 @@ static int read_password_file(struct eotp_redis *c, char *why, size_t whylen)
     char reason[160];
     char *buf = NULL;
     size_t len = 0;
+    size_t n;
     int r;
 
     r = eotp_safefile_read(c->cfg->redis_password_file, EOTP_SF_SECRET,
@@ -1233,16 +1234,15 @@ static int read_password_file(struct eotp_redis *c, char *why, size_t whylen)
         }
         return EOTP_E_CONFIG;
     }
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
-        buf[--len] = '\0';
-    }
-    if (len == 0 || len >= sizeof(c->filepass) || memchr(buf, '\n', len)) {
+    n = eotp_secret_line_len(buf, len);
+    if (n == 0 || n >= sizeof(c->filepass)) {
         say(why, whylen,
             "redis_password_file: empty, too long or several "
             "lines");
         r = EOTP_E_CONFIG;
     } else {
-        memcpy(c->filepass, buf, len + 1);
+        memcpy(c->filepass, buf, n);
+        c->filepass[n] = '\0';
         c->have_filepass = true;
     }
     eotp_freezero(buf, len + 1);

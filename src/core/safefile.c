@@ -436,3 +436,20 @@ out:
     (void)close(fd);
     return r;
 }
+
+size_t eotp_secret_line_len(const char *buf, size_t len)
+{
+    size_t n = len;
+
+    if (n > 0 && buf[n - 1] == '\n') {
+        n--;
+        if (n > 0 && buf[n - 1] == '\r') {
+            n--;
+        }
+    }
+    if (n == 0 || memchr(buf, '\0', n) != NULL ||
+        memchr(buf, '\n', n) != NULL) {
+        return 0;
+    }
+    return n;
+}

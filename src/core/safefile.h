@@ -70,6 +70,13 @@ int eotp_safefile_check(const char *path, enum eotp_sf_policy policy,
                         size_t max_size, enum eotp_sf_reason *reason,
                         char *why, size_t whylen);
 
+/*
+ * The length of the one line a secret file (a password file) holds: its
+ * text without one trailing "\n" or "\r\n".  0 when that is empty, or
+ * holds a NUL or another newline: the caller refuses the file.
+ */
+size_t eotp_secret_line_len(const char *buf, size_t len);
+
 /* A fixed word for a reason, for log fields: "symlink", "owner"... */
 const char *eotp_sf_reason_name(enum eotp_sf_reason reason);
 

@@ -49,15 +49,8 @@ static int read_password(const struct eotp_cfg *cfg, char *pw,
         info->step = "config";
         return EOTP_E_CONFIG;
     }
-    n = len;
-    if (n > 0 && buf[n - 1] == '\n') {
-        n--;
-        if (n > 0 && buf[n - 1] == '\r') {
-            n--;
-        }
-    }
-    if (n == 0 || n > EOTP_SMPP_PASSWORD_MAX || memchr(buf, '\0', n) != NULL ||
-        memchr(buf, '\n', n) != NULL) {
+    n = eotp_secret_line_len(buf, len);
+    if (n == 0 || n > EOTP_SMPP_PASSWORD_MAX) {
         (void)snprintf(info->detail, sizeof(info->detail),
                        "transport=smpp step=config error=\"smpp_password_"
                        "file must hold one line of 1 to %d characters\"",
