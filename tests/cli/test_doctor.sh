@@ -293,11 +293,13 @@ for s in common-auth sshd sudo; do
     expect "sample stack $s: OK" 1 "^OK  PAM stack $s: .*a wrong code fails the login"
 done
 expect "sample sshd_config: OK" 1 "^OK  sshd \("
+# The module's line in each sample, wherever a comment moves it.
+mline() { grep -n '^auth.*pam_engagelab_otp\.so' "$1" | head -n 1 | cut -d: -f1; }
 expect "sample login: its break-glass group is checked (argument groups)" 1 \
-    "^FAIL PAM stack login: the module's arguments at login:19 name unknown groups: eotp-breakglass"
+    "^FAIL PAM stack login: the module's arguments at login:$(mline "$P/login") name unknown groups: eotp-breakglass"
 sed -i 's/^#auth   required    pam_permit.so/auth required pam_permit.so/' "$P/sshd"
 doc --conf "$T/conf-ign" --pam "$P" --sshd "$TOP_DIR/conf/sshd_config-otp.conf" --offline
-expect "sample sshd with pam_permit and unmapped = ignore: OK behind publickey" 1 "^OK  PAM stack sshd: the module at sshd:12"
+expect "sample sshd with pam_permit and unmapped = ignore: OK behind publickey" 1 "^OK  PAM stack sshd: the module at sshd:$(mline "$P/sshd")"
 
 newdir
 doc --pam "$P" --offline
