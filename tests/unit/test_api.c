@@ -4,11 +4,11 @@
  * fields, wrong types, huge values, non-UTF-8, message ids as numbers;
  * error code mapping; the JSON request builder.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +30,8 @@ static const struct send_case send_cases[] = {
     {"{\"send_channel\":\"voice\",\"message_id\":\"42\"}", EOTP_OK, "42",
      "voice"},
     /* A number: the exact digits are taken from the text (> 2^53). */
-    {"{\"message_id\":1725407449772531713,\"send_channel\":\"sms\"}", EOTP_OK,
-     "1725407449772531713", "sms"},
+    {"{\"message_id\":1725407449772531713,\"send_channel\":\"sms\"}",
+     EOTP_OK, "1725407449772531713", "sms"},
     {"{\"send_channel\":\"sms\",\"x\":{\"message_id\":1},"
      "\"message_id\":9007199254740993}",
      EOTP_OK, "9007199254740993", "sms"},
@@ -145,8 +145,8 @@ static const struct error_case error_cases[] = {
      EOTP_E_API_AUTH, 2001},
     {401, "{\"code\":2002,\"message\":\"expired\"}", EOTP_OP_VERIFY,
      EOTP_E_API_AUTH, 2002},
-    {403, "{\"code\":2004,\"message\":\"no\"}", EOTP_OP_SEND, EOTP_E_API_AUTH,
-     2004},
+    {403, "{\"code\":2004,\"message\":\"no\"}", EOTP_OP_SEND,
+     EOTP_E_API_AUTH, 2004},
     {400, "{\"code\":3001,\"message\":\"x\"}", EOTP_OP_SEND,
      EOTP_E_API_REQUEST, 3001},
     {400, "{\"code\":3002,\"message\":\"x\"}", EOTP_OP_SEND,
@@ -161,8 +161,8 @@ static const struct error_case error_cases[] = {
      EOTP_E_CODE_EXPIRED, 4001},
     {400, "{\"code\":4001,\"message\":\"config not exist\"}", EOTP_OP_SEND,
      EOTP_E_API_REQUEST, 4001},
-    {400, "{\"code\":4001,\"message\":\"config not exist\"}", EOTP_OP_TEMPLATE,
-     EOTP_E_NOT_FOUND, 4001},
+    {400, "{\"code\":4001,\"message\":\"config not exist\"}",
+     EOTP_OP_TEMPLATE, EOTP_E_NOT_FOUND, 4001},
     {400, "{\"code\":5011,\"message\":\"bad number\"}", EOTP_OP_SEND,
      EOTP_E_DELIVERY, 5011},
     {400, "{\"code\":5016,\"message\":\"internal send\"}", EOTP_OP_SEND,
@@ -184,7 +184,8 @@ static const struct error_case error_cases[] = {
 static void test_parse_error(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
+    for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]);
+         i++) {
         const struct error_case *c = &error_cases[i];
         struct eotp_api_error e;
         int r = eotp_api_parse_error(c->status, c->body, strlen(c->body),

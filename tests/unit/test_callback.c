@@ -2,11 +2,11 @@
 /*
  * test_callback.c - X-CALLBACK-ID parsing and HMAC-SHA256 verification.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include "../../src/core/callback.h"
 #include "../../src/core/err.h"
@@ -15,8 +15,7 @@
 #include <string.h>
 
 #define SECRET "my_secret"
-#define REF_SIG                                                               \
-    "404794bf3409ad56077e11dac58f0f1d19e5a3b898b669360fb888a5efe4e729"
+#define REF_SIG "404794bf3409ad56077e11dac58f0f1d19e5a3b898b669360fb888a5efe4e729"
 #define REF_HEADER                                                            \
     "timestamp=1701234567;nonce=abc123;username=my_user;signature=" REF_SIG
 #define REF_TIME 1701234567LL
@@ -63,7 +62,8 @@ static void test_verify_reference_header(void **state)
     char why[128];
 
     (void)state;
-    assert_int_equal(verify(REF_HEADER, 0, 0, &st, why, sizeof(why)), EOTP_OK);
+    assert_int_equal(verify(REF_HEADER, 0, 0, &st, why, sizeof(why)),
+                     EOTP_OK);
     assert_int_equal(st, EOTP_CB_VALID);
     assert_string_equal(eotp_cb_status_text(st), "valid");
 }
@@ -87,7 +87,8 @@ static void test_verify_accepts_prefix_spaces_and_order(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         st = EOTP_CB_MALFORMED;
-        assert_int_equal(verify(ok[i], 0, 0, &st, why, sizeof(why)), EOTP_OK);
+        assert_int_equal(verify(ok[i], 0, 0, &st, why, sizeof(why)),
+                         EOTP_OK);
         assert_int_equal(st, EOTP_CB_VALID);
     }
 }
@@ -107,10 +108,8 @@ static void test_verify_rejects_bad_signatures(void **state)
         "timestamp=1701234567;nonce=abc123;username=my_user;signature=" REF_SIG
         "0",
         /* a signed field changed */
-        "timestamp=1701234568;nonce=abc123;username=my_user;"
-        "signature=" REF_SIG,
-        "timestamp=1701234567;nonce=abc124;username=my_user;"
-        "signature=" REF_SIG,
+        "timestamp=1701234568;nonce=abc123;username=my_user;signature=" REF_SIG,
+        "timestamp=1701234567;nonce=abc124;username=my_user;signature=" REF_SIG,
         "timestamp=1701234567;nonce=abc123;username=my_usr;signature=" REF_SIG,
     };
     enum eotp_cb_status st;
@@ -132,8 +131,8 @@ static void test_verify_wrong_secret(void **state)
     char why[128];
 
     (void)state;
-    assert_int_equal(eotp_cb_verify(REF_HEADER, "my_secreT", 9, 0, 0, &st, why,
-                                    sizeof(why)),
+    assert_int_equal(eotp_cb_verify(REF_HEADER, "my_secreT", 9, 0, 0, &st,
+                                    why, sizeof(why)),
                      EOTP_E_CODE_WRONG);
     assert_int_equal(st, EOTP_CB_BAD_SIGNATURE);
     /* The secret with its newline is a different key. */
@@ -166,13 +165,11 @@ static void test_verify_rejects_malformed(void **state)
          "no '='"},
         {"timestamp=1701234567;nonce=;username=my_user;signature=" REF_SIG,
          "nonce is empty"},
-        {"timestamp=17012x4567;nonce=abc123;username=my_user;"
-         "signature=" REF_SIG,
+        {"timestamp=17012x4567;nonce=abc123;username=my_user;signature=" REF_SIG,
          "timestamp is not a number"},
         {"timestamp=-1;nonce=abc123;username=my_user;signature=" REF_SIG,
          "timestamp is not a number"},
-        {"timestamp=1701234567;nonce=a\tb\x01;username=my_user;"
-         "signature=" REF_SIG,
+        {"timestamp=1701234567;nonce=a\tb\x01;username=my_user;signature=" REF_SIG,
          "nonce is empty, too long or unprintable"},
         {"", "timestamp is missing"},
         {"garbage", "no '='"},
@@ -315,7 +312,8 @@ static void test_status_texts(void **state)
                         "malformed header");
     assert_string_equal(eotp_cb_status_text(EOTP_CB_BAD_SIGNATURE),
                         "bad signature");
-    assert_string_equal(eotp_cb_status_text(EOTP_CB_STALE), "stale timestamp");
+    assert_string_equal(eotp_cb_status_text(EOTP_CB_STALE),
+                        "stale timestamp");
     assert_string_equal(eotp_cb_status_text(EOTP_CB_FUTURE),
                         "timestamp in the future");
 }

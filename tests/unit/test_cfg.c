@@ -4,11 +4,11 @@
  * symlinks, size, unknown keys, bad values, module arguments, secrets.
  * Runs as root (the files must be root-owned to be trusted).
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -105,11 +105,13 @@ static void test_defaults_and_good_file(void **state)
     for (size_t i = 0; i < eotp_cfg_key_count(); i++) {
         if (strcmp(eotp_cfg_key_name(i), "dev_secret") == 0) {
             assert_true(eotp_cfg_key_is_secret(i));
-            assert_string_equal(eotp_cfg_key_format(&cfg, i, buf, sizeof(buf)),
+            assert_string_equal(eotp_cfg_key_format(&cfg, i, buf,
+                                                    sizeof(buf)),
                                 "<redacted>");
         }
         if (strcmp(eotp_cfg_key_name(i), "send_limit") == 0) {
-            assert_string_equal(eotp_cfg_key_format(&cfg, i, buf, sizeof(buf)),
+            assert_string_equal(eotp_cfg_key_format(&cfg, i, buf,
+                                                    sizeof(buf)),
                                 "5/900");
         }
     }
@@ -476,7 +478,8 @@ static void test_good_values(void **state)
     assert_string_equal(cfg.default_country_code, "65");
     eotp_cfg_free(&cfg);
     /* default_country is the documented name; the old one is an alias. */
-    assert_int_equal(load(GOOD "default_country = 44\n", 0600, &cfg), EOTP_OK);
+    assert_int_equal(load(GOOD "default_country = 44\n", 0600, &cfg),
+                     EOTP_OK);
     assert_string_equal(cfg.default_country_code, "44");
     eotp_cfg_free(&cfg);
     assert_int_equal(load(GOOD "default_country = 065\n", 0600, &cfg),

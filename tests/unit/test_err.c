@@ -2,11 +2,11 @@
 /*
  * test_err.c - the outcome -> PAM code table, in full.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <security/_pam_types.h>
 #include <string.h>

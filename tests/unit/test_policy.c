@@ -3,11 +3,11 @@
  * test_policy.c - network matching, language choice, code shape and
  * parameter expansion.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <string.h>
 
@@ -100,18 +100,19 @@ static void test_params(void **state)
 {
     struct eotp_cfg cfg;
     struct eotp_params p;
-    struct eotp_login login = {"alice",          "sshd", "192.0.2.1",
-                               "/bin/rm\t-rf /", NULL,   NULL};
+    struct eotp_login login = {"alice", "sshd", "192.0.2.1",
+                               "/bin/rm\t-rf /", NULL, NULL};
     char longcmd[300];
 
     (void)state;
     assert_int_equal(eotp_cfg_init(&cfg), EOTP_OK);
     assert_int_equal(eotp_params_build(&cfg, &login, &p), EOTP_OK);
     assert_int_equal(p.n, 0);
-    assert_int_equal(eotp_cfg_set(&cfg, "params",
-                                  "who=%u@%r, svc=%s, cmd=%c, lit=50%%, none=",
-                                  false, "t", NULL),
-                     EOTP_OK);
+    assert_int_equal(
+        eotp_cfg_set(&cfg, "params",
+                     "who=%u@%r, svc=%s, cmd=%c, lit=50%%, none=", false,
+                     "t", NULL),
+        EOTP_OK);
     assert_int_equal(eotp_params_build(&cfg, &login, &p), EOTP_OK);
     assert_int_equal(p.n, 5);
     assert_string_equal(p.kv[0].key, "who");
@@ -147,8 +148,10 @@ static void test_sshd_junk(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_networks),   cmocka_unit_test(test_language),
-        cmocka_unit_test(test_code_shape), cmocka_unit_test(test_params),
+        cmocka_unit_test(test_networks),
+        cmocka_unit_test(test_language),
+        cmocka_unit_test(test_code_shape),
+        cmocka_unit_test(test_params),
         cmocka_unit_test(test_sshd_junk),
     };
 

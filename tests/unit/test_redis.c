@@ -4,11 +4,11 @@
  * validation, redaction, and the connection layer against hostile
  * servers (a socketpair-free loopback listener run in a child).
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
@@ -127,7 +127,7 @@ static void test_url_parse(void **state)
         "rediss://h:65536",
         "rediss://h:12x",
         "rediss://h:",
-        "rediss://u:@h:1", /* empty password */
+        "rediss://u:@h:1",   /* empty password */
         "rediss://u:p%4@h:1",
         "rediss://u:p%00@h:1",
         "rediss://h/abc",

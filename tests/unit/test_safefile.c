@@ -5,11 +5,11 @@
  * sticky bit, symbolic links followed or refused), with the reason given.
  * Runs as root (files must be root-owned to be trusted).
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,10 +86,12 @@ static void test_file_itself(void **state)
     put("good", "x\n", 0644);
     assert_int_equal(pub(at("good")), EOTP_SF_OK);
     put("open", "x\n", 0666);
-    assert_int_equal(check(at("open"), EOTP_SF_PUBLIC, 4096, why, sizeof(why)),
+    assert_int_equal(check(at("open"), EOTP_SF_PUBLIC, 4096, why,
+                           sizeof(why)),
                      EOTP_SF_MODE);
     assert_non_null(strstr(why, "mode 0666 lets group/other write"));
-    assert_int_equal(check(at("good"), EOTP_SF_SECRET, 4096, why, sizeof(why)),
+    assert_int_equal(check(at("good"), EOTP_SF_SECRET, 4096, why,
+                           sizeof(why)),
                      EOTP_SF_MODE);
     put("theirs", "x\n", 0644);
     assert_int_equal(chown(at("theirs"), NOBODY, NOBODY), 0);
@@ -116,7 +118,8 @@ static void test_fifo_does_not_block(void **state)
     assert_int_equal(mkfifo(at("fifo"), 0644), 0);
     /* An open(2) that waited for a writer would hang: SIGALRM ends it. */
     (void)alarm(30);
-    assert_int_equal(check(at("fifo"), EOTP_SF_PUBLIC, 4096, why, sizeof(why)),
+    assert_int_equal(check(at("fifo"), EOTP_SF_PUBLIC, 4096, why,
+                           sizeof(why)),
                      EOTP_SF_NOT_REGULAR);
     (void)alarm(0);
     assert_string_equal(why, "not a regular file (a FIFO)");
@@ -131,7 +134,8 @@ static void test_directories(void **state)
     put("d/f", "x\n", 0644);
     assert_int_equal(pub(at("d/f")), EOTP_SF_OK);
     assert_int_equal(chmod(at("d"), 0775), 0);
-    assert_int_equal(check(at("d/f"), EOTP_SF_PUBLIC, 4096, why, sizeof(why)),
+    assert_int_equal(check(at("d/f"), EOTP_SF_PUBLIC, 4096, why,
+                           sizeof(why)),
                      EOTP_SF_PARENT);
     assert_non_null(strstr(why, "/d: mode 0775 lets group/other write"));
     assert_int_equal(chmod(at("d"), 0757), 0);
@@ -141,7 +145,8 @@ static void test_directories(void **state)
     assert_int_equal(pub(at("d/f")), EOTP_SF_OK);
     assert_int_equal(chmod(at("d"), 0755), 0);
     assert_int_equal(chown(at("d"), NOBODY, 0), 0);
-    assert_int_equal(check(at("d/f"), EOTP_SF_PUBLIC, 4096, why, sizeof(why)),
+    assert_int_equal(check(at("d/f"), EOTP_SF_PUBLIC, 4096, why,
+                           sizeof(why)),
                      EOTP_SF_PARENT);
     assert_non_null(strstr(why, "is owned by uid 65534, not root"));
     assert_int_equal(chown(at("d"), 0, 0), 0);
@@ -213,8 +218,8 @@ static void test_open_and_read(void **state)
 
     (void)state;
     put("secret", "s3cret\n", 0600);
-    assert_int_equal(eotp_safefile_read(at("secret"), EOTP_SF_SECRET, 64, &buf,
-                                        &len, why, sizeof(why)),
+    assert_int_equal(eotp_safefile_read(at("secret"), EOTP_SF_SECRET, 64,
+                                        &buf, &len, why, sizeof(why)),
                      EOTP_OK);
     assert_int_equal(len, 7);
     assert_string_equal(buf, "s3cret\n");

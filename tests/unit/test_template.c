@@ -3,11 +3,11 @@
  * test_template.c - local validation of template create bodies, the flag
  * form builder, and the parsers of template answers.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include "../../src/core/api_template.h"
 #include "../../src/core/err.h"
@@ -90,7 +90,7 @@ struct bad_case {
 };
 
 #define VCC(t, l, ttl)                                                        \
-    "{\"verify_code_type\":" t ",\"verify_code_len\":" l                      \
+    "{\"verify_code_type\":" t ",\"verify_code_len\":" l                     \
     ",\"verify_code_ttl\":" ttl "}"
 #define ID128                                                                 \
     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  \
@@ -123,27 +123,23 @@ static void test_each_rule_names_its_field(void **state)
         {"brand 11", "\"x\"", "\"sms\"", "\"ABCDEFGHIJK\"", VCC("1", "6", "5"),
          "\"{{code}}\"", "brand_name: must be 2 to 10 characters"},
         {"type 0", "\"x\"", "\"sms\"", "\"AB\"", VCC("0", "6", "5"),
-         "\"{{code}}\"",
-         "verify_code_config.verify_code_type: must be an "
-         "integer from 1 to 7"},
+         "\"{{code}}\"", "verify_code_config.verify_code_type: must be an "
+                         "integer from 1 to 7"},
         {"type 8", "\"x\"", "\"sms\"", "\"AB\"", VCC("8", "6", "5"),
          "\"{{code}}\"", "verify_code_config.verify_code_type:"},
         {"len 3", "\"x\"", "\"sms\"", "\"AB\"", VCC("1", "3", "5"),
-         "\"{{code}}\"",
-         "verify_code_config.verify_code_len: must be an "
-         "integer from 4 to 10"},
+         "\"{{code}}\"", "verify_code_config.verify_code_len: must be an "
+                         "integer from 4 to 10"},
         {"len 11", "\"x\"", "\"sms\"", "\"AB\"", VCC("1", "11", "5"),
          "\"{{code}}\"", "verify_code_config.verify_code_len:"},
         {"len string", "\"x\"", "\"sms\"", "\"AB\"", VCC("1", "\"6\"", "5"),
-         "\"{{code}}\"",
-         "verify_code_config.verify_code_len: must be an "
-         "integer"},
+         "\"{{code}}\"", "verify_code_config.verify_code_len: must be an "
+                         "integer"},
         {"len 6.5", "\"x\"", "\"sms\"", "\"AB\"", VCC("1", "6.5", "5"),
          "\"{{code}}\"", "verify_code_config.verify_code_len:"},
         {"ttl 0", "\"x\"", "\"sms\"", "\"AB\"", VCC("1", "6", "0"),
-         "\"{{code}}\"",
-         "verify_code_config.verify_code_ttl: must be an "
-         "integer from 1 to 10"},
+         "\"{{code}}\"", "verify_code_config.verify_code_ttl: must be an "
+                         "integer from 1 to 10"},
         {"ttl 11", "\"x\"", "\"sms\"", "\"AB\"", VCC("1", "6", "11"),
          "\"{{code}}\"", "verify_code_config.verify_code_ttl:"},
         {"ttl 3 whatsapp", "\"x\"", "\"whatsapp|sms\"", "\"AB\"",
@@ -190,13 +186,12 @@ static void test_id_length_limit(void **state)
                    ID128);
     assert_int_equal(validate(body, why, sizeof(why)), EOTP_OK);
     /* 129 characters: one more 'a' in front. */
-    (void)
-        snprintf(body, sizeof(body),
-                 "{\"template_id\":\"a%s,\"send_channel_strategy\":\"voice\","
-                 "\"voice_config\":{\"template_type\":1,"
-                 "\"template_default_config\":{\"contain_security\":false,"
-                 "\"contain_expire\":true}}}",
-                 &ID128[1]);
+    (void)snprintf(body, sizeof(body),
+                   "{\"template_id\":\"a%s,\"send_channel_strategy\":\"voice\","
+                   "\"voice_config\":{\"template_type\":1,"
+                   "\"template_default_config\":{\"contain_security\":false,"
+                   "\"contain_expire\":true}}}",
+                   &ID128[1]);
     assert_int_equal(validate(body, why, sizeof(why)), EOTP_E_API_REQUEST);
     assert_string_equal(why, "template_id: must be 1 to 128 characters (it "
                              "has 129)");
@@ -207,11 +202,9 @@ static void test_characters_not_bytes(void **state)
     char why[256];
     /* "Ünïcödé" is 7 characters in 11 bytes; 10 characters in 20 bytes
      * pass, 11 do not. */
-    char *ok =
-        sms_body("\"x\"", "\"sms\"",
-                 "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
-                 "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"",
-                 VCC("1", "6", "5"), "\"{{code}}\"");
+    char *ok = sms_body("\"x\"", "\"sms\"", "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+                        "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"",
+                        VCC("1", "6", "5"), "\"{{code}}\"");
     char *bad = sms_body("\"x\"", "\"sms\"", "\"\xff\xfe\"",
                          VCC("1", "6", "5"), "\"{{code}}\"");
 
@@ -394,7 +387,7 @@ static void test_build_flag_form(void **state)
     "\"verify_code_ttl\":5},\"sms_config\":{\"template_type\":2,"             \
     "\"template_parts\":1},\"created_time\":1725407449,\"status\":2,"         \
     "\"audit_remark\":\"\"},"                                                 \
-    "{\"template_id\":\"p2\",\"status\":\"2\",\"audit_remark\":"              \
+    "{\"template_id\":\"p2\",\"status\":\"2\",\"audit_remark\":"             \
     "\"bad\\u001b[31m\"}]"
 
 static void test_parse_list(void **state)
@@ -447,12 +440,11 @@ static void test_parse_one_and_render(void **state)
     assert_non_null(strstr(text, "status: 1 (Pending review)\n"));
     assert_non_null(
         strstr(text, "created_time: 0 (1970-01-01 00:00:00 UTC)\n"));
-    assert_non_null(strstr(text,
-                           "sms_config.template_custom_config.custom_content: "
-                           "line1\\nline2\n"));
-    assert_non_null(
-        strstr(text,
-               "email_config.template_custom_configs[0].language: en\n"));
+    assert_non_null(strstr(
+        text, "sms_config.template_custom_config.custom_content: "
+              "line1\\nline2\n"));
+    assert_non_null(strstr(
+        text, "email_config.template_custom_configs[0].language: en\n"));
     assert_non_null(strstr(text, "x: []\n"));
     assert_non_null(strstr(text, "y: null\n"));
     assert_non_null(strstr(text, "z: true\n"));
@@ -488,9 +480,11 @@ static void test_path(void **state)
     char id[200];
 
     (void)state;
-    assert_int_equal(eotp_tpl_path("pam-otp_1.x~", buf, sizeof(buf)), EOTP_OK);
+    assert_int_equal(eotp_tpl_path("pam-otp_1.x~", buf, sizeof(buf)),
+                     EOTP_OK);
     assert_string_equal(buf, "/v1/template-configs/pam-otp_1.x~");
-    assert_int_equal(eotp_tpl_path("a b/../c?d#", buf, sizeof(buf)), EOTP_OK);
+    assert_int_equal(eotp_tpl_path("a b/../c?d#", buf, sizeof(buf)),
+                     EOTP_OK);
     assert_string_equal(buf, "/v1/template-configs/a%20b%2F..%2Fc%3Fd%23");
     assert_int_equal(eotp_tpl_path("", buf, sizeof(buf)), EOTP_E_API_REQUEST);
     assert_int_equal(eotp_tpl_path("a\nb", buf, sizeof(buf)),

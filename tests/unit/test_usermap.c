@@ -4,11 +4,11 @@
  * their number, never matching), permissions, long lines, NUL bytes;
  * destination checks and masking; log sanitising.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <fcntl.h>
 #include <stdio.h>
