@@ -705,7 +705,14 @@ int eotp_usermap_lookup(const char *path, const char *user,
             remember = true;
         }
     }
-    r = scan_fd(fd, safe_path, &o, lg, out, &lines, &bad);
+    /* From the start, whatever the hash left: a read that failed half-way
+     * must not make the scan miss the user's line (unmapped, PAM_IGNORE). */
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        eotp_log(lg, LOG_ERR, "user map: cannot read file=%s", safe_path);
+        r = EOTP_E_FILE;
+    } else {
+        r = scan_fd(fd, safe_path, &o, lg, out, &lines, &bad);
+    }
     if (remember && r != EOTP_E_FILE && r != EOTP_E_NOMEM) {
         mark_write(dirfd, name, &now);
     }
