@@ -82,9 +82,14 @@ static int exercise(struct eotp_redis *c, const char *id, char *why,
     char ks[80];
     char ko[80];
     char kl[80];
+    char mac_sha[41];
     struct eotp_rs_step st[EOTP_RS_STEPS_MAX];
     struct eotp_rs_result rr;
-    int r;
+    int r = eotp_rs_sha1hex("mac", mac_sha);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
 
     (void)snprintf(kz, sizeof(kz), "eotp:v1:{doctor-%s}:z", id);
     (void)snprintf(kh, sizeof(kh), "eotp:v1:{doctor-%s}:h", id);
@@ -116,8 +121,8 @@ static int exercise(struct eotp_redis *c, const char *id, char *why,
     st[1] = (struct eotp_rs_step){EOTP_RS_TTL, ks, 0, 0, NULL, NULL, 0, NULL};
     st[2] = (struct eotp_rs_step){EOTP_RS_HGET, kh, 0, 0, "f", NULL, 0, NULL};
     st[3] = (struct eotp_rs_step){EOTP_RS_CFIND, kc, 0, 0, "k", NULL, 0, NULL};
-    st[4] = (struct eotp_rs_step){EOTP_RS_CCMP, kc,    0, 0,
-                                  "c1",         "mac", 0, NULL};
+    st[4] = (struct eotp_rs_step){EOTP_RS_CCMP, kc,      0, 0,
+                                  "c1",         mac_sha, 0, NULL};
     st[5] = (struct eotp_rs_step){EOTP_RS_CWRONG, kc,   5, 0,
                                   "c1",           NULL, 0, NULL};
     st[6] = (struct eotp_rs_step){EOTP_RS_ZREM, kz, 0, 0, "e1", NULL, 0, NULL};

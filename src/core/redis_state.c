@@ -132,7 +132,7 @@ static const char script[] =
     "    if v then for w in string.gmatch(v, '%S+') do f[#f + 1] = w end end\n"
     "    if #f ~= 7 or (tonumber(f[6]) or 0) * 1000 <= now then\n"
     "      out[i + 1] = 'gone'\n"
-    "    elseif redis.sha1hex(f[3]) == redis.sha1hex(arg(i, 4)) then\n"
+    "    elseif redis.sha1hex(f[3]) == arg(i, 4) then\n"
     "      out[i + 1] = 'right'\n"
     "    else\n"
     "      out[i + 1] = 'wrong'\n"
@@ -254,6 +254,19 @@ static const char script[] =
 const char *eotp_rs_script(void)
 {
     return script;
+}
+
+int eotp_rs_sha1hex(const char *text, char out[41])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    if (EVP_Digest(text, strlen(text), md, &len, EVP_sha1(), NULL) != 1 ||
+        len != 20) {
+        return EOTP_E_INTERNAL;
+    }
+    eotp_hex_encode(md, 20, out);
+    return EOTP_OK;
 }
 
 int eotp_rs_script_sha(char out[41])

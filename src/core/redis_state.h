@@ -73,7 +73,8 @@ enum eotp_rs_op {
      * wrong" (times in seconds, compared with the server's clock): */
     EOTP_RS_CFIND,  /* newest unexpired for key value: "id msgid key
                      * channel created expires wrong" (no mac) or "" */
-    EOTP_RS_CCMP,   /* code value, mac value2: "gone", "right", "wrong" */
+    EOTP_RS_CCMP,   /* code value, sha1hex(mac) value2: "gone", "right",
+                       "wrong" */
     EOTP_RS_CPUT,   /* code value, value2 "msgid key mac channel created
                      * expires"; expired ones dropped, at most 8 kept */
     EOTP_RS_CWRONG, /* code value: one more wrong answer, deleted at limit */
@@ -135,5 +136,14 @@ const char *eotp_rs_script(void);
 
 /* Its SHA-1 in hex, as EVALSHA wants it. */
 int eotp_rs_script_sha(char out[41]);
+
+/*
+ * sha1 of text in lowercase hex.  A local code is compared in the script
+ * as sha1hex(stored mac) == the sha1 the module sends, so Redis never sees
+ * the MAC of an answer; on "right" the module reads the stored MAC back
+ * and compares it with its own in constant time: a Redis that says
+ * "right" without having the right MAC lets nobody in.
+ */
+int eotp_rs_sha1hex(const char *text, char out[41]);
 
 #endif

@@ -219,22 +219,62 @@ static bool grace_valid(struct eotp_store *s, const char *mac, const char *val,
     return ok;
 }
 
-static void parse_pending(const char *val, const char *dest_key,
+/*
+ * The MAC that makes a pending code's record unforgeable: over the user,
+ * the destination key, the message id, the channel and the time.  Without
+ * it, whoever can write the user's "pend" hash (a hostile server, or
+ * anyone holding the ACL password) could make the next login that gets
+ * 3004 check the answer against a message whose code they have.
+ */
+static int pend_seal(struct eotp_store *s, const char *user_id,
+                     const char *d32, const char *msgid, const char *channel,
+                     const char *tbuf, char out[33])
+{
+    const unsigned char *key = NULL;
+    const char *parts[6] = {"pend-rec-v1", user_id, d32, msgid, channel, tbuf};
+    char hex[EOTP_KEYED_HEX];
+    int r = eotp_store_key(s, &key);
+
+    if (r == EOTP_OK) {
+        r = eotp_keyed_hash(key, parts, 6, hex);
+    }
+    if (r == EOTP_OK) {
+        memcpy(out, hex, 32);
+        out[32] = '\0';
+    }
+    eotp_memzero(hex, sizeof(hex));
+    return r;
+}
+
+/* A pending record "msgid channel time seal" for user_id and the
+ * destination key dest_key (its first 32 digits name the hash field). */
+static void parse_pending(struct eotp_store *s, const char *user_id,
+                          const char *val, const char *dest_key,
                           long long now_s, bool *have, struct eotp_pending *p)
 {
-    char w[3][EOTP_RS_VALUE_MAX];
+    char w[4][EOTP_RS_VALUE_MAX];
+    char d32[33];
+    char want[33];
     const char *cur = val;
     long t = 0;
     size_t n = 0;
 
     *have = false;
-    while (n < 3 && eotp_list_next(&cur, w[n], sizeof(w[n]))) {
+    while (n < 4 && eotp_list_next(&cur, w[n], sizeof(w[n]))) {
         n++;
     }
-    if (n != 3 || strlen(w[0]) > EOTP_MSGID_MAX ||
+    (void)snprintf(d32, sizeof(d32), "%.32s", dest_key);
+    if (n != 4 || strlen(w[0]) > EOTP_MSGID_MAX ||
         strlen(w[1]) > EOTP_CHANNEL_MAX ||
         eotp_parse_long(w[2], 1, 0x7fffffffL, &t) != EOTP_OK ||
         now_s - t >= EOTP_PENDING_MAX_AGE || t > now_s + 60) {
+        return;
+    }
+    if (pend_seal(s, user_id, d32, w[0], w[1], w[2], want) != EOTP_OK ||
+        strlen(w[3]) != 32 || !eotp_consttime_memeq(want, w[3], 32)) {
+        eotp_log(s->lg, LOG_ALERT,
+                 "redis: a pending code's record does not carry its MAC: "
+                 "not used");
         return;
     }
     memset(p, 0, sizeof(*p));
@@ -282,6 +322,23 @@ static void parse_code(const char *val, const char *dest_key, bool *have,
     c->expires = expires;
     c->wrong = (int)wrong;
     *have = true;
+}
+
+/* Is the MAC (third word) of a code record "msgid key mac ..." mac? */
+static bool stored_mac_is(const char *rec, const char *mac)
+{
+    char w[3][EOTP_RS_VALUE_MAX];
+    const char *cur = rec;
+    size_t n = 0;
+    bool same;
+
+    while (n < 3 && eotp_list_next(&cur, w[n], sizeof(w[n]))) {
+        n++;
+    }
+    same = n == 3 && strlen(w[2]) == strlen(mac) &&
+           eotp_consttime_memeq(w[2], mac, strlen(mac));
+    eotp_memzero(w, sizeof(w));
+    return same;
 }
 
 static void step(struct eotp_rs_step *st, int op, const char *key,
@@ -410,8 +467,8 @@ static int redis_begin(struct eotp_store *s,
         return r;
     }
     if (i_pend >= 0) {
-        parse_pending(rr.val[i_pend], req->dest_key, rr.server_ms / 1000,
-                      &res->have_pending, &res->pending);
+        parse_pending(s, who->user_id, rr.val[i_pend], req->dest_key,
+                      rr.server_ms / 1000, &res->have_pending, &res->pending);
         parse_code(rr.val[i_code], req->dest_key, &res->have_code, &res->code);
     }
     if (rr.limited && (int)rr.step == i_lock) {
@@ -483,11 +540,20 @@ static int redis_sent(struct eotp_store *s,
     case EOTP_STORE_SENT:
         if (req->pending != NULL && d32[0] != '\0' &&
             word_ok(req->pending->id, EOTP_MSGID_MAX)) {
-            (void)snprintf(data, sizeof(data), "%s %s %lld", req->pending->id,
-                           req->pending->channel[0] != '\0'
-                               ? req->pending->channel
-                               : "-",
-                           req->pending->time);
+            const char *ch = req->pending->channel[0] != '\0'
+                                 ? req->pending->channel
+                                 : "-";
+            char tbuf[24];
+            char seal[33];
+
+            (void)snprintf(tbuf, sizeof(tbuf), "%lld", req->pending->time);
+            r = pend_seal(s, who->user_id, d32, req->pending->id, ch, tbuf,
+                          seal);
+            if (r != EOTP_OK) {
+                return r;
+            }
+            (void)snprintf(data, sizeof(data), "%s %s %s %s", req->pending->id,
+                           ch, tbuf, seal);
             step(&st[n], EOTP_RS_HPUT, k_pend, 0,
                  EOTP_PENDING_MAX_AGE * 1000LL, d32);
             st[n++].value2 = data;
@@ -540,8 +606,8 @@ static int redis_sent(struct eotp_store *s,
     r = run(s, st, n, &rr);
     eotp_memzero(data, sizeof(data));
     if (r == EOTP_OK && i_pend >= 0) {
-        parse_pending(rr.val[i_pend], req->dest_key, rr.server_ms / 1000,
-                      &res->have_pending, &res->pending);
+        parse_pending(s, who->user_id, rr.val[i_pend], req->dest_key,
+                      rr.server_ms / 1000, &res->have_pending, &res->pending);
         parse_code(rr.val[i_code], req->dest_key, &res->have_code, &res->code);
     }
     return r;
@@ -686,11 +752,16 @@ static int redis_check(struct eotp_store *s,
     char gdata[EOTP_RS_VALUE_MAX] = "";
     struct eotp_rs_step st[EOTP_RS_STEPS_MAX];
     struct eotp_rs_result rr;
-    int i_lock = -1, i_cmp, i_add = -1;
+    char sha[41];
+    int i_lock = -1, i_cmp, i_rec, i_add = -1;
     size_t n = 0;
     int r;
 
     *verdict = EOTP_STORE_GONE;
+    r = eotp_rs_sha1hex(req->mac, sha);
+    if (r != EOTP_OK) {
+        return r;
+    }
     *wait = 0;
     kname(k_wrong, who->user_id, "wrong");
     kname(k_code, who->user_id, "code");
@@ -699,8 +770,11 @@ static int redis_check(struct eotp_store *s,
              lim->lockout.seconds * 1000LL, NULL);
         i_lock = (int)n++;
     }
+    /* The stored record (its MAC checked here) and Redis's verdict. */
+    step(&st[n], EOTP_RS_HGET, k_code, 0, 0, req->code_id);
+    i_rec = (int)n++;
     step(&st[n], EOTP_RS_CCMP, k_code, 0, 0, req->code_id);
-    st[n].value2 = req->mac;
+    st[n].value2 = sha;
     i_cmp = (int)n++;
     /* right: the code works once, the lockout streak ends, grace */
     step(&st[n], EOTP_RS_CDEL, k_code, 0, 0, req->code_id);
@@ -737,6 +811,13 @@ static int redis_check(struct eotp_store *s,
         *verdict = EOTP_STORE_LOCKED;
         *wait = secs_up(rr.wait_ms);
     } else if (strcmp(rr.val[i_cmp], "right") == 0) {
+        if (!stored_mac_is(rr.val[i_rec], req->mac)) {
+            /* "right" without the right MAC: a broken or hostile server. */
+            eotp_log(s->lg, LOG_ALERT,
+                     "redis: the server called a code right that is not: "
+                     "refused");
+            return EOTP_E_BAD_RESPONSE;
+        }
         *verdict = EOTP_STORE_RIGHT;
     } else if (strcmp(rr.val[i_cmp], "wrong") == 0) {
         *verdict = EOTP_STORE_WRONG;
@@ -909,7 +990,7 @@ static int redis_show(struct eotp_store *s, const struct eotp_store_who *who,
                 r = EOTP_E_BAD_RESPONSE;
                 break;
             }
-            parse_pending(v->str, f->str, now, &have,
+            parse_pending(s, who->user_id, v->str, f->str, now, &have,
                           &out->pending[out->npending]);
             out->npending += have ? 1 : 0;
         }

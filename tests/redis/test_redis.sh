@@ -227,6 +227,43 @@ for fm in closed open; do
     assert_no_match "... no bypass" 'bypass' "$OUT"
 done
 
+# ---- a hostile Redis lets nobody in ----------------------------------------------
+# tests/redis/hostile_redis.py answers every script call in the right shape,
+# with lies: every local code "right", a forged pending code.
+HPID=
+hostile_start() {
+    rm -f "$T/hport"
+    python3 "$TESTS_DIR/redis/hostile_redis.py" "$T/hport" "$@" 2>/dev/null &
+    HPID=$!
+    t_on_exit "kill $HPID 2>/dev/null"
+    for _ in $(seq 1 50); do [ -s "$T/hport" ] && break; sleep 0.1; done
+    HPORT=$(cat "$T/hport" 2>/dev/null)
+}
+hostile_stop() { kill "$HPID" 2>/dev/null; wait "$HPID" 2>/dev/null; }
+
+fresh
+hostile_start right
+hosts "redis://127.0.0.1:$HPORT" code_mode=local
+on a daemon $PHONE -- @wrong
+assert_match "a Redis that calls a wrong local code right: refused" \
+    '^RESULT: PAM_(AUTH_ERR|SERVICE_ERR|AUTHINFO_UNAVAIL|MAXTRIES)' "RESULT: $RES"
+assert_match "... and the lie is logged" 'redis: the server called a code right that is not' "$OUT"
+hostile_stop
+
+# A pending code's record forged by whoever can write Redis: a message whose
+# code the attacker has (here: one the CLI sent), offered for reuse after 3004.
+fresh
+mockctl config --codes-3004 yes >/dev/null
+msg=$(cli a send "$PHONE" 2>/dev/null | sed -n 's/^message_id: //p')
+assert_match "a message whose code the attacker knows" '.' "$msg"
+hostile_start pend "$msg sms $(date +%s) 0123456789abcdef0123456789abcdef"
+hosts "redis://127.0.0.1:$HPORT"
+on a daemon $PHONE -- @code
+assert_match "a forged pending code is not reused: refused" \
+    '^RESULT: PAM_(AUTH_ERR|SERVICE_ERR|AUTHINFO_UNAVAIL)' "RESULT: $RES"
+assert_match "... and the forgery is logged" 'pending code.s record does not carry its MAC' "$OUT"
+hostile_stop
+
 # ---- engagelab-otp doctor: the Redis checks in its table ------------------------
 fresh
 out=$(cli a doctor --pam-dir "$T" 2>&1)
