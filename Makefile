@@ -324,7 +324,7 @@ $(BUILD)/tests/fakepw.so: tests/bench/fakepw.c
 
 bench: bench-programs
 	BUILD=$(BUILD) bash tests/bench/run-bench.sh
-	BUILD=$(BUILD) bash tests/redis/bench_redis.sh
+	BUILD=$(BUILD) bash tests/bench/bench_redis.sh
 
 clean-verify:
 	rm -rf $(FUZZ_BUILD) $(TORTURE_BUILD) $(VALGRIND_BUILD)
