@@ -170,17 +170,17 @@ static const char *tok_member(const struct eotp_store_token *t)
     return t->v[0] == 'r' && t->v[1] != '\0' ? t->v + 1 : NULL;
 }
 
-/* The MAC that makes a grace record unforgeable: over mac and time. */
-static int grace_seal(struct eotp_store *s, const char *mac, const char *tbuf,
-                      char out[33])
+/* The first 32 hex digits of a keyed hash of parts under the fleet key:
+ * the MAC that makes a record Redis keeps unforgeable. */
+static int seal(struct eotp_store *s, const char *const *parts, size_t n,
+                char out[33])
 {
     const unsigned char *key = NULL;
-    const char *parts[3] = {"grace-rec-v1", mac, tbuf};
     char hex[EOTP_KEYED_HEX];
     int r = eotp_store_key(s, &key);
 
     if (r == EOTP_OK) {
-        r = eotp_keyed_hash(key, parts, 3, hex);
+        r = eotp_keyed_hash(key, parts, n, hex);
     }
     if (r == EOTP_OK) {
         memcpy(out, hex, 32);
@@ -188,6 +188,15 @@ static int grace_seal(struct eotp_store *s, const char *mac, const char *tbuf,
     }
     eotp_memzero(hex, sizeof(hex));
     return r;
+}
+
+/* A grace record's MAC: over the binding's mac and the time. */
+static int grace_seal(struct eotp_store *s, const char *mac, const char *tbuf,
+                      char out[33])
+{
+    const char *parts[3] = {"grace-rec-v1", mac, tbuf};
+
+    return seal(s, parts, 3, out);
 }
 
 /* A grace record "TIME MAC" valid for mac and younger than period? */
@@ -230,20 +239,9 @@ static int pend_seal(struct eotp_store *s, const char *user_id,
                      const char *d32, const char *msgid, const char *channel,
                      const char *tbuf, char out[33])
 {
-    const unsigned char *key = NULL;
     const char *parts[6] = {"pend-rec-v1", user_id, d32, msgid, channel, tbuf};
-    char hex[EOTP_KEYED_HEX];
-    int r = eotp_store_key(s, &key);
 
-    if (r == EOTP_OK) {
-        r = eotp_keyed_hash(key, parts, 6, hex);
-    }
-    if (r == EOTP_OK) {
-        memcpy(out, hex, 32);
-        out[32] = '\0';
-    }
-    eotp_memzero(hex, sizeof(hex));
-    return r;
+    return seal(s, parts, 6, out);
 }
 
 /* A pending record "msgid channel time seal" for user_id and the
