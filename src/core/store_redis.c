@@ -61,8 +61,9 @@ struct rimpl {
     struct eotp_redis *conn;
     char lease[EOTP_RS_MEMBER_HEX]; /* this login's lease owner id */
     bool leased;                    /* begin took the lease */
-    struct eotp_store *file;        /* the fallback, opened when needed */
-    bool failed; /* Redis unusable: file store from now on */
+    long long lease_pttl;    /* busy: ms until the other login's lease ends */
+    struct eotp_store *file; /* the fallback, opened when needed */
+    bool failed;             /* Redis unusable: file store from now on */
     char why[160];
 };
 
@@ -475,6 +476,7 @@ static int redis_begin(struct eotp_store *s,
         return EOTP_OK;
     }
     if (rr.limited && (int)rr.step == i_lease) {
+        im->lease_pttl = rr.wait_ms;
         return EOTP_E_BUSY_;
     }
     if (i_grace >= 0 && rr.val[i_grace][0] != '\0') {
@@ -502,6 +504,90 @@ static int redis_begin(struct eotp_store *s,
         tok_set(&res->rhost_tok, m_rh);
     }
     return EOTP_OK;
+}
+
+/*
+ * Waiting for another login's lease.  Each look costs a round trip of
+ * this login's Redis budget, so look rarely: 20 ms after the first
+ * refusal (a send usually ends well within a second), then twice as long
+ * each time up to 250 ms, and never later than the lease's own end (its
+ * PTTL, which the script returns): a lease left by a login that died is
+ * taken over as soon as it expires.  Stop (and fall back to state_dir)
+ * after one lease's life of sleeping, or when the budget left would no
+ * longer cover the rest of the login: three more looks' worth, at least a
+ * tenth of redis_timeout.
+ */
+#define LEASE_NAP_FIRST_MS 20
+#define LEASE_NAP_MAX_MS 250
+
+static long long lease_nap(long long prev, long long pttl)
+{
+    long long nap = prev <= 0 ? LEASE_NAP_FIRST_MS : prev * 2;
+
+    if (nap > LEASE_NAP_MAX_MS) {
+        nap = LEASE_NAP_MAX_MS;
+    }
+    /* + 1: wake just after the lease expired, not just before */
+    if (pttl > 0 && pttl + 1 < nap) {
+        nap = pttl + 1;
+    }
+    return nap;
+}
+
+static int begin_waiting(struct eotp_store *s,
+                         const struct eotp_store_begin_req *req,
+                         struct eotp_store_begin_res *res)
+{
+    struct rimpl *im = s->impl;
+    struct timespec t0;
+    struct timespec t1;
+    long long slept = 0;
+    long long nap = 0;
+    long costliest = 0;
+    unsigned int looks = 0;
+    int r;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    for (;;) {
+        long before = im->conn != NULL ? eotp_redis_budget_left(im->conn)
+                                       : s->cfg->redis_timeout;
+        long reserve;
+
+        im->lease_pttl = 0;
+        r = redis_begin(s, req, res, true);
+        looks++;
+        if (r != EOTP_E_BUSY_) {
+            break;
+        }
+        if (before - eotp_redis_budget_left(im->conn) > costliest) {
+            costliest = before - eotp_redis_budget_left(im->conn);
+        }
+        reserve = 3 * costliest;
+        if (reserve < s->cfg->redis_timeout / 10) {
+            reserve = s->cfg->redis_timeout / 10;
+        }
+        nap = lease_nap(nap, im->lease_pttl);
+        if (slept + nap > lease_ms(s) ||
+            eotp_redis_budget_left(im->conn) - costliest < reserve) {
+            (void)snprintf(im->why, sizeof(im->why),
+                           "another login kept the user's lease");
+            r = EOTP_E_TIMEOUT;
+            break;
+        }
+        nap_ms(nap);
+        slept += nap;
+    }
+    if (looks > 1) {
+        (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+        eotp_debug(s->lg,
+                   "redis: waited for the user's lease ms=%lld slept_ms=%lld "
+                   "looks=%u",
+                   (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
+                       (t1.tv_nsec - t0.tv_nsec) / 1000000,
+                   slept, looks);
+    }
+    return r;
 }
 
 static int redis_sent(struct eotp_store *s,
@@ -1169,23 +1255,13 @@ static int op_begin(struct eotp_store *s,
 
     if (!FAILED(s)) {
         struct rimpl *im = s->impl;
-        long long waited = 0;
 
         if (im->lease[0] == '\0' && eotp_rs_member(im->lease) != EOTP_OK) {
             return EOTP_E_INTERNAL;
         }
         /* Another login of this user is between begin and sent: wait
          * (sleeping is not Redis time), at most one lease's life. */
-        while ((r = redis_begin(s, req, res, true)) == EOTP_E_BUSY_) {
-            if (waited > lease_ms(s)) {
-                (void)snprintf(im->why, sizeof(im->why),
-                               "another login kept the user's lease");
-                r = EOTP_E_TIMEOUT;
-                break;
-            }
-            nap_ms(50);
-            waited += 50;
-        }
+        r = begin_waiting(s, req, res);
         if (r == EOTP_OK || (r = fall_back(s, r)) != EOTP_OK) {
             return r;
         }

@@ -149,6 +149,60 @@ assert_eq "20 parallel platform logins on two hosts: one code, 19 reuse it" \
 assert_eq "... none refused by send_limit" 0 "$(grep -l 'Too many codes requested' "$T"/par.* | wc -l)"
 assert_eq "... the lease is gone" "" "$(redis_cli main --scan --pattern '*:lease')"
 
+# A login that finds the user's lease held looks again rarely: 20 ms, then
+# twice as long up to 250 ms, never past the lease's PTTL.  Each look is a
+# round trip of its redis_timeout (before: one every 50 ms, some 25 round
+# trips for this 1.2 s wait).
+fresh send_limit=5/900 redis_timeout=10000
+mockctl fault slow --path /v1/messages --delay-ms 1500 --count 1 >/dev/null
+timeout 60 "$HARNESS" --confdir "$T/pam.d" --service hosta --user daemon \
+    --outbox "$MOCK_OUTBOX" --to $PHONE -- @fail >"$T/lease.a" 2>&1 &
+pa=$!
+for _ in $(seq 1 100); do
+    [ -n "$(redis_cli main --scan --pattern '*:lease')" ] && break
+    sleep 0.05
+done
+on b daemon $PHONE -- @code
+wait $pa
+mockctl fault none >/dev/null
+assert_eq "lease held by host a's slow send: host b waits, then reuses its code" \
+    "PAM_SUCCESS 1" "$RES $(sent)"
+rt=$(printf '%s\n' "$OUT" | sed -n 's/.*redis: done round_trips=\([0-9]*\).*/\1/p' | tail -n 1)
+wms=$(printf '%s\n' "$OUT" | sed -n 's/.*waited for the user.s lease ms=\([0-9]*\).*/\1/p')
+if [ -n "$rt" ] && [ "${wms:-0}" -ge 500 ] && [ "$rt" -le $((8 + ${wms:-0} / 150)) ]; then
+    t_ok "... with few round trips: $rt for a ${wms} ms wait"
+else
+    t_fail "... with few round trips" "round_trips=$rt waited=${wms:-?} ms"
+fi
+
+# A lease left by a login that died (killed between begin and sent) is
+# taken over when its PTTL ends (connect_timeout + timeout = 3 s), not
+# later, and not by polling all along.  Local codes (no 3004 for the
+# message the mock still records after the killed login's delay).
+fresh code_mode=local send_limit=5/900 redis_timeout=10000 connect_timeout=1 timeout=2
+mockctl fault slow --path /v1/codes --delay-ms 1500 --count 1 >/dev/null
+timeout 60 "$HARNESS" --confdir "$T/pam.d" --service hosta --user daemon \
+    --outbox "$MOCK_OUTBOX" --to $PHONE -- @fail >"$T/lease.a" 2>&1 &
+pa=$!
+for _ in $(seq 1 100); do
+    [ -n "$(redis_cli main --scan --pattern '*:lease')" ] && break
+    sleep 0.05
+done
+kill -9 $pa 2>/dev/null
+wait $pa 2>/dev/null
+mockctl fault none >/dev/null
+pttl=$(redis_cli main PTTL "$(redis_cli main --scan --pattern '*:lease' | head -n 1)")
+on b daemon $PHONE -- @code
+assert_eq "a dead login's lease: host b gets in after it expires" PAM_SUCCESS "$RES"
+rt=$(printf '%s\n' "$OUT" | sed -n 's/.*redis: done round_trips=\([0-9]*\).*/\1/p' | tail -n 1)
+wms=$(printf '%s\n' "$OUT" | sed -n 's/.*waited for the user.s lease ms=\([0-9]*\).*/\1/p')
+if [ "${pttl:-0}" -gt 500 ] && [ -n "$wms" ] && [ "$wms" -le $((pttl + 300)) ] &&
+    [ "${rt:-99}" -le $((8 + pttl / 150)) ]; then
+    t_ok "... waited ${wms} ms for a PTTL of ${pttl} ms, $rt round trips"
+else
+    t_fail "... waited for the PTTL with few round trips" "pttl=$pttl waited=${wms:-?} round_trips=$rt"
+fi
+
 # ---- key hygiene ---------------------------------------------------------------
 fresh grace_period=300 rhost_send_limit=10/900
 on a daemon $PHONE --rhost 198.51.100.7 -- @fail
