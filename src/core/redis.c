@@ -14,6 +14,7 @@
 #include "redis.h"
 
 #include "err.h"
+#include "redis_session.h"
 #include "safefile.h"
 #include "secret.h"
 
@@ -276,6 +277,15 @@ bool eotp_redis_host_is_loopback(const char *host)
     return false;
 }
 
+/* Is host an IPv4 or IPv6 address literal? */
+static bool host_is_ip(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, buf) == 1 ||
+           inet_pton(AF_INET6, host, buf) == 1;
+}
+
 bool eotp_redis_url_is_safe(const struct eotp_redis_url *u)
 {
     return u->scheme != EOTP_REDIS_PLAIN ||
@@ -344,8 +354,17 @@ struct eotp_redis {
     struct eotp_redis_url url; /* the node in use (pass wiped) */
     char filepass[EOTP_REDIS_PASS_MAX];
     bool have_filepass;
-    bool sentinel;        /* reached through redis_sentinels */
-    bool ca_bundle;       /* system store: the bundle file, not the hash dir */
+    bool sentinel;  /* reached through redis_sentinels */
+    bool ca_bundle; /* system store: the bundle file, not the hash dir */
+    bool ca_loaded; /* redis_ca_file read (on the first full handshake) */
+    bool ca_failed; /* ... and it could not be */
+    /* TLS session cache (redis_session.h): the binding of the node being
+     * connected to, whether its handshake resumed, and the full
+     * handshake the resumed session came from. */
+    char sbind[EOTP_REDIS_SESSION_BIND_MAX];
+    bool resumed;
+    bool sess_fresh; /* the resumed session has half its life or more */
+    long long sess_born;
     const char *next_url; /* cursor in cfg->redis_url */
     unsigned int round_trips;
     unsigned int deferred; /* replies of eotp_redis_send() still to read */
@@ -601,7 +620,10 @@ static int tcp_connect(struct eotp_redis *c, const struct eotp_redis_url *u)
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    /* An address needs no lookup: AI_NUMERICHOST skips the resolver and
+     * AI_ADDRCONFIG's netlink query of the interfaces. */
+    hints.ai_flags = host_is_ip(u->host) ? AI_NUMERICSERV | AI_NUMERICHOST
+                                         : AI_NUMERICSERV | AI_ADDRCONFIG;
     if (getaddrinfo(u->host, u->port, &hints, &res) != 0) {
         return EOTP_E_TRANSPORT;
     }
@@ -677,6 +699,54 @@ static int unix_connect(struct eotp_redis *c, const char *path)
     return EOTP_E_TRANSPORT;
 }
 
+/*
+ * The chain check of a full handshake.  redis_ca_file is read here, on
+ * the first full handshake, not before: a resumed handshake (no
+ * certificate) never needs it, and reading it is a good part of the cost
+ * of a connection.  Then the usual X509_verify_cert(); OpenSSL checks the
+ * host name as part of it (SSL_set1_host) and records the result.
+ */
+static int verify_chain(X509_STORE_CTX *xs, void *arg)
+{
+    struct eotp_redis *c = arg;
+
+    if (c->cfg->redis_ca_file != NULL && !c->ca_loaded) {
+        if (X509_STORE_load_file(SSL_CTX_get_cert_store(c->ctx),
+                                 c->cfg->redis_ca_file) != 1) {
+            c->ca_failed = true;
+            X509_STORE_CTX_set_error(xs, X509_V_ERR_UNSPECIFIED);
+            return 0;
+        }
+        c->ca_loaded = true;
+    }
+    return X509_verify_cert(xs);
+}
+
+/*
+ * A new session from the server (TLS 1.3: a ticket after the handshake,
+ * read with the first reply).  Kept for the next login after a full
+ * handshake, and after a resumption when the session resumed had used up
+ * half its life (so that it stays usable while logins keep coming, but
+ * never past EOTP_REDIS_SESSION_MAX_AGE after the last full check).
+ */
+static int new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    struct eotp_redis *c = SSL_get_app_data(ssl);
+
+    if (c == NULL || c->sbind[0] == '\0') {
+        return 0;
+    }
+    if (!c->resumed) {
+        eotp_redis_session_save(c->cfg->state_dir, c->sbind, sess,
+                                (long long)time(NULL), c->lg);
+    } else if (!c->sess_fresh) {
+        eotp_redis_session_save(c->cfg->state_dir, c->sbind, sess,
+                                c->sess_born, c->lg);
+        c->sess_fresh = true; /* once per connection */
+    }
+    return 0; /* no reference kept */
+}
+
 static int tls_setup_ctx(struct eotp_redis *c)
 {
     if (c->ctx != NULL) {
@@ -688,11 +758,13 @@ static int tls_setup_ctx(struct eotp_redis *c)
     }
     (void)SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_cert_verify_callback(c->ctx, verify_chain, c);
+    (void)SSL_CTX_set_session_cache_mode(c->ctx,
+                                         SSL_SESS_CACHE_CLIENT |
+                                             SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(c->ctx, new_session);
     if (c->cfg->redis_ca_file != NULL) {
-        if (SSL_CTX_load_verify_locations(c->ctx, c->cfg->redis_ca_file,
-                                          NULL) != 1) {
-            return EOTP_E_CONFIG;
-        }
+        /* read by verify_chain() when a full handshake needs it */
     } else if (!c->ca_bundle) {
         /*
          * The system store, looked up by subject hash in its directory:
@@ -713,7 +785,38 @@ static int tls_setup_ctx(struct eotp_redis *c)
     return EOTP_OK;
 }
 
-static int tls_handshake(struct eotp_redis *c, const char *host)
+/* Offer the session cached for this node, if there is a good one. */
+static void offer_session(struct eotp_redis *c, const char *host,
+                          const char *port)
+{
+    SSL_SESSION *sess;
+    long long now = (long long)time(NULL);
+
+    c->resumed = false;
+    c->sess_fresh = false;
+    c->sess_born = 0;
+    if (!eotp_redis_session_bind(host, port, c->cfg->redis_ca_file,
+                                 c->sbind)) {
+        c->sbind[0] = '\0';
+        return;
+    }
+    sess = eotp_redis_session_load(c->cfg->state_dir, c->sbind, &c->sess_born,
+                                   c->lg);
+    if (sess == NULL) {
+        return;
+    }
+    c->sess_fresh = (long long)SSL_SESSION_get_time(sess) +
+                            (long long)SSL_SESSION_get_timeout(sess) / 2 >
+                        now &&
+                    now - c->sess_born < EOTP_REDIS_SESSION_MAX_AGE / 2;
+    if (SSL_set_session(c->ssl, sess) != 1) {
+        ERR_clear_error();
+    }
+    SSL_SESSION_free(sess);
+}
+
+static int tls_handshake(struct eotp_redis *c, const char *host,
+                         const char *port)
 {
     unsigned char ip[sizeof(struct in6_addr)];
     bool is_ip = inet_pton(AF_INET, host, ip) == 1 ||
@@ -735,6 +838,7 @@ static int tls_handshake(struct eotp_redis *c, const char *host)
     }
     BIO_set_mem_eof_return(c->rbio, -1);
     SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_app_data(c->ssl, c);
     SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     if (is_ip) {
         if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host) != 1) {
@@ -746,6 +850,7 @@ static int tls_handshake(struct eotp_redis *c, const char *host)
                         (void *)(uintptr_t)host) != 1) {
         return EOTP_E_TLS;
     }
+    offer_session(c, host, port);
     for (;;) {
         int n = SSL_connect(c->ssl);
 
@@ -763,6 +868,7 @@ static int tls_handshake(struct eotp_redis *c, const char *host)
         SSL_get0_peer_certificate(c->ssl) == NULL) {
         return EOTP_E_TLS;
     }
+    c->resumed = SSL_session_reused(c->ssl) == 1;
     return EOTP_OK;
 }
 
@@ -798,7 +904,10 @@ static int conn_start(struct eotp_redis *c, const struct eotp_redis_url *u,
         return r;
     }
     if (u->scheme == EOTP_REDIS_TLS) {
-        r = tls_handshake(c, u->host);
+        r = tls_handshake(c, u->host, u->port);
+        if (r == EOTP_E_TLS && c->ca_failed) {
+            r = EOTP_E_CONFIG;
+        }
         if (r == EOTP_E_TLS && c->cfg->redis_ca_file == NULL &&
             !c->ca_bundle && c->ssl != NULL &&
             untrusted_root(SSL_get_verify_result(c->ssl))) {
@@ -818,7 +927,7 @@ static int conn_start(struct eotp_redis *c, const struct eotp_redis_url *u,
             ERR_error_string_n(e, ebuf, sizeof(ebuf));
             say(why, whylen,
                 r == EOTP_E_TIMEOUT ? "TLS handshake timed out"
-                : r == EOTP_E_CONFIG
+                : r == EOTP_E_CONFIG || c->ca_failed
                     ? "redis_ca_file cannot be loaded"
                     : "TLS handshake failed or certificate not trusted");
             eotp_debug(c->lg,
@@ -828,6 +937,10 @@ static int conn_start(struct eotp_redis *c, const struct eotp_redis_url *u,
             ERR_clear_error();
             return r;
         }
+    }
+    if (u->scheme == EOTP_REDIS_TLS) {
+        eotp_debug(c->lg, "redis: TLS node=%s resumed=%s", c->node,
+                   c->resumed ? "yes" : "no");
     }
     c->reader = redisReaderCreate();
     if (c->reader == NULL) {
