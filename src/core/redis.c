@@ -736,6 +736,9 @@ static int new_session(SSL *ssl, SSL_SESSION *sess)
     if (c == NULL || c->sbind[0] == '\0') {
         return 0;
     }
+    /* Asked of the handshake itself: a TLS 1.2 server may send a ticket
+     * during a resumed handshake, before tls_handshake() notes it. */
+    c->resumed = SSL_session_reused(ssl) == 1;
     if (!c->resumed) {
         eotp_redis_session_save(c->cfg->state_dir, c->sbind, sess,
                                 (long long)time(NULL), c->lg);
@@ -791,6 +794,7 @@ static void offer_session(struct eotp_redis *c, const char *host,
 {
     SSL_SESSION *sess;
     long long now = (long long)time(NULL);
+    long long life;
 
     c->resumed = false;
     c->sess_fresh = false;
@@ -805,10 +809,13 @@ static void offer_session(struct eotp_redis *c, const char *host,
     if (sess == NULL) {
         return;
     }
-    c->sess_fresh = (long long)SSL_SESSION_get_time(sess) +
-                            (long long)SSL_SESSION_get_timeout(sess) / 2 >
-                        now &&
-                    now - c->sess_born < EOTP_REDIS_SESSION_MAX_AGE / 2;
+    /* The server's ticket lifetime (Redis: tls-session-cache-timeout),
+     * else the session's timeout. */
+    life = (long long)SSL_SESSION_get_ticket_lifetime_hint(sess);
+    if (life <= 0) {
+        life = (long long)SSL_SESSION_get_timeout(sess);
+    }
+    c->sess_fresh = (long long)SSL_SESSION_get_time(sess) + life / 2 > now;
     if (SSL_set_session(c->ssl, sess) != 1) {
         ERR_clear_error();
     }

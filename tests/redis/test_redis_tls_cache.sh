@@ -104,6 +104,7 @@ assert_eq "the CA file replaced: full handshake" "0 no" "$PRC $(resumed)"
 
 # Too old: the time of the full handshake is in the file's header (bytes
 # 41..48, big-endian); 2 hours ago is past EOTP_REDIS_SESSION_MAX_AGE.
+rm -f "$SD"/+redis-tls-*
 probe "$T/c.conf"
 f=$(cachefile)
 cp -p "$good" "$f"
@@ -122,10 +123,10 @@ probe "$T/c.conf"
 probe "$T/c.conf"
 assert_eq "(a fresh session is cached)" "0 yes" "$PRC $(resumed)"
 port=${REDIS_PORT[main]}
-restart_main() {
+restart_main() { # CERT [extra config line]
     redis_stop main
     redis_write_conf main "$port" "tls-cert-file $T/redis-certs/$1.pem" \
-        "tls-key-file $T/redis-certs/$1.key"
+        "tls-key-file $T/redis-certs/$1.key" ${2:+"$2"}
     redis-server "$T/redis/main/redis.conf" >/dev/null 2>&1 &
     REDIS_PID[main]=$!
     t_on_exit "redis_kill main"
@@ -147,6 +148,40 @@ assert_eq "restarted with a certificate for another host name: refused despite t
 restart_main server || t_fail "redis-server restarts with its own certificate"
 probe "$T/c.conf"
 assert_eq "back with its own certificate: full handshake, then fine" "0 no" "$PRC $(resumed)"
+
+# ---- TLS 1.2 (session tickets): resumes too, and a session never gets
+# younger: the time of the full handshake stays in the file whatever the
+# server sends on resumed handshakes.
+born() { od -An -tx1 -j40 -N8 "$(cachefile)" | tr -d ' \n'; }
+restart_main server "tls-protocols TLSv1.2" || t_fail "redis-server restarts with TLS 1.2 only"
+rm -f "$SD"/+redis-tls-*
+probe "$T/c.conf"
+assert_eq "TLS 1.2: full handshake first" "0 no" "$PRC $(resumed)"
+b0=$(born)
+sleep 1.1
+probe "$T/c.conf"
+assert_eq "TLS 1.2: then resumed" "0 yes" "$PRC $(resumed)"
+probe "$T/c.conf"
+assert_eq "... again" "0 yes" "$PRC $(resumed)"
+assert_eq "... the time of the full handshake is kept" "$b0" "$(born)"
+
+# TLS 1.3 with a 2 s ticket lifetime: past half of it a resumed login
+# keeps the server's new ticket (so sessions stay usable while logins come),
+# still with the time of the full handshake.
+restart_main server "tls-session-cache-timeout 2" || t_fail "redis-server restarts with 2 s tickets"
+rm -f "$SD"/+redis-tls-*
+probe "$T/c.conf"
+b0=$(born)
+s0=$(md5sum <"$(cachefile)")
+sleep 1.2
+probe "$T/c.conf"
+assert_eq "TLS 1.3, ticket past half its life: resumed" "0 yes" "$PRC $(resumed)"
+if [ "$s0" != "$(md5sum <"$(cachefile)")" ]; then t_ok "... the new ticket kept"; else t_fail "... the new ticket kept"; fi
+assert_eq "... with the time of the full handshake" "$b0" "$(born)"
+sleep 1.2
+probe "$T/c.conf"
+assert_eq "... and it resumes again after the first ticket expired" "0 yes" "$PRC $(resumed)"
+restart_main server || t_fail "redis-server restarts"
 
 # ---- only in a state_dir that is root's alone -------------------------------------
 rm -f "$SD"/+redis-tls-*
