@@ -75,7 +75,8 @@ ALL_CFLAGS  = $(WARN) $(HARDEN) -D_GNU_SOURCE \
               $(DEPS_CFLAGS) $(SMPP_CFLAGS) $(REDIS_CFLAGS) $(CPPFLAGS) \
               $(CFLAGS) $(SANFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(CFLAGS) $(LDFLAGS) $(SANFLAGS)
-LIBS        = $(DEPS_LIBS) $(REDIS_LIBS) $(LDAP_LIBS) $(SMPP_LIBS) -lpthread
+LIBS        = $(DEPS_LIBS) $(REDIS_LIBS) $(LDAP_LIBS) $(SMPP_LIBS) -lcrypt \
+              -lpthread
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
