@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -460,6 +461,21 @@ static int dir_of(const char *path, char *dir, size_t dirlen)
 }
 
 /*
+ * The new file keeps the old one's SELinux label (the login domains may
+ * write pam_engagelab_otp_rescue_t, not the directory's default type).
+ * Best effort: nothing to copy without SELinux or an old file.
+ */
+static void copy_label(int from, int to)
+{
+    char label[256];
+    ssize_t n = fgetxattr(from, "security.selinux", label, sizeof(label));
+
+    if (n > 0) {
+        (void)fsetxattr(to, "security.selinux", label, (size_t)n, 0);
+    }
+}
+
+/*
  * Open path for writing in place, the same file a trust check just
  * accepted (compared by device and inode), and lock it.  *fd -1 when the
  * file does not exist.
@@ -610,6 +626,9 @@ int eotp_rescue_update(const char *path, const char *user,
         goto out;
     }
     r = fchmod(tfd, 0600) == 0 ? EOTP_OK : EOTP_E_FILE;
+    if (fd >= 0) {
+        copy_label(fd, tfd);
+    }
     if (r == EOTP_OK && text != NULL) {
         if (w.found) {
             r = write_all(tfd, text, w.start);
