@@ -245,8 +245,8 @@ static int run(int argc, char **argv, const struct eotp_global *g,
     }
     user = eotp_cli_account_name(argv[optind], canon, sizeof(canon), &known);
     eotp_sanitize(what, sizeof(what), user, false);
-    if (verb == ISSUE && (!known || strcmp(what, user) != 0 ||
-                          strchr(user, ':') != NULL)) {
+    if (verb == ISSUE &&
+        (!known || strcmp(what, user) != 0 || strchr(user, ':') != NULL)) {
         eotp_cli_err("rescue issue: no such user '%s'", what);
         return EOTP_EXIT_USAGE;
     }

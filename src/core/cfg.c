@@ -681,8 +681,8 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->redis_timeout = 500;
     if (cfg->api_url == NULL || cfg->language == NULL ||
         cfg->user_map == NULL || cfg->state_dir == NULL ||
-        cfg->rescue_file == NULL || cfg->user_sources == NULL || cfg->ldap_filter == NULL ||
-        cfg->ldap_attributes == NULL) {
+        cfg->rescue_file == NULL || cfg->user_sources == NULL ||
+        cfg->ldap_filter == NULL || cfg->ldap_attributes == NULL) {
         eotp_cfg_free(cfg);
         return EOTP_E_NOMEM;
     }

@@ -52,7 +52,7 @@ int eotp_rescue_generate(char *out, size_t outlen)
         bits >>= 5;
     }
     out[o] = '\0';
-    bits = 0;
+    eotp_memzero(&bits, sizeof(bits));
     return EOTP_OK;
 }
 
@@ -112,8 +112,7 @@ int eotp_rescue_hash(const char *canon, char out[EOTP_RESCUE_HASH_MAX])
     if (cd == NULL) {
         return EOTP_E_NOMEM;
     }
-    if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, (int)sizeof(salt)) ==
-        NULL) {
+    if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, (int)sizeof(salt)) == NULL) {
         goto out;
     }
     if (crypt_r(canon, salt, cd) == NULL || cd->output[0] != '$' ||
@@ -652,8 +651,7 @@ int eotp_rescue_update(const char *path, const char *user,
     if (r == EOTP_OK && fsync(tfd) != 0) {
         r = EOTP_E_FILE;
     }
-    if (r == EOTP_OK && close(tfd) != 0) {
-        tfd = -1;
+    if (close(tfd) != 0 && r == EOTP_OK) {
         r = EOTP_E_FILE;
     }
     tfd = -1;
@@ -697,8 +695,8 @@ out:
     return r;
 }
 
-int eotp_rescue_mark_file(const char *path, const char *user,
-                          const char *hash, char *why, size_t whylen)
+int eotp_rescue_mark_file(const char *path, const char *user, const char *hash,
+                          char *why, size_t whylen)
 {
     struct eotp_rescue_set *set = NULL;
     struct walk w;
@@ -740,7 +738,8 @@ int eotp_rescue_mark_file(const char *path, const char *user,
             continue;
         }
         if (text[p + 1] == '$') {
-            if (pwrite(fd, "!", 1, (off_t)(p + 1)) != 1 || fdatasync(fd) != 0) {
+            if (pwrite(fd, "!", 1, (off_t)(p + 1)) != 1 ||
+                fdatasync(fd) != 0) {
                 (void)snprintf(why, whylen, "cannot write: %s",
                                strerror(errno));
                 r = EOTP_E_FILE;
@@ -787,8 +786,9 @@ int eotp_rescue_id(struct eotp_store *s, const char *user, const char *hash,
     return eotp_keyed_hash(key, parts, 3, id);
 }
 
-int eotp_rescue_is_used(struct eotp_store *s, const struct eotp_rescue_set *set,
-                        size_t i, bool *used)
+int eotp_rescue_is_used(struct eotp_store *s,
+                        const struct eotp_rescue_set *set, size_t i,
+                        bool *used)
 {
     char id[EOTP_STORE_ID_HEX];
     char value[EOTP_STORE_VALUE_MAX];

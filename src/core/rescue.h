@@ -128,8 +128,8 @@ int eotp_rescue_update(const char *path, const char *user,
  * Mark hash used in user's line of path, in place (no new file), under
  * the file's lock.  0 also when the line or hash is gone (reissued).
  */
-int eotp_rescue_mark_file(const char *path, const char *user,
-                          const char *hash, char *why, size_t whylen);
+int eotp_rescue_mark_file(const char *path, const char *user, const char *hash,
+                          char *why, size_t whylen);
 
 /* ---- used codes in the store -------------------------------------------- */
 
@@ -139,8 +139,9 @@ int eotp_rescue_id(struct eotp_store *s, const char *user, const char *hash,
                    char id[EOTP_STORE_ID_HEX]);
 
 /* Whether the hash at set->hash[i] is used (file mark or store record). */
-int eotp_rescue_is_used(struct eotp_store *s, const struct eotp_rescue_set *set,
-                        size_t i, bool *used);
+int eotp_rescue_is_used(struct eotp_store *s,
+                        const struct eotp_rescue_set *set, size_t i,
+                        bool *used);
 
 /* How many of set's codes are unused. */
 int eotp_rescue_left(struct eotp_store *s, const struct eotp_rescue_set *set,

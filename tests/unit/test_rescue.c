@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const HASH =
-    "$y$j9T$ah/ZNt0fTW4ljLHz2HPij/$Bwatdv.y4yE/P6r76wJAvOBDwBl7qIux5Y1AYvikcX4";
+static const char *const HASH = "$y$j9T$ah/ZNt0fTW4ljLHz2HPij/$Bwatdv.y4yE/"
+                                "P6r76wJAvOBDwBl7qIux5Y1AYvikcX4";
 
 static void test_generate(void **state)
 {
@@ -99,8 +99,7 @@ static void parse_ok(const char *line)
     struct eotp_rescue_set *set = malloc(sizeof(*set));
 
     assert_non_null(set);
-    assert_int_equal(eotp_rescue_parse_line(line, strlen(line), set),
-                     EOTP_OK);
+    assert_int_equal(eotp_rescue_parse_line(line, strlen(line), set), EOTP_OK);
     free(set);
 }
 
@@ -157,9 +156,9 @@ static void test_lines(void **state)
     parse_bad(buf);
     (void)snprintf(buf, sizeof(buf), "alice 1 %s\t", HASH);
     parse_bad(buf);
-    parse_bad("alice 1 $6$salt$hash");    /* only yescrypt */
-    parse_bad("alice 1 7QXN-6KGW-T7T7");  /* a code in clear */
-    parse_bad("alice 1 $y$j9T$a$b;rm");   /* odd characters */
+    parse_bad("alice 1 $6$salt$hash");   /* only yescrypt */
+    parse_bad("alice 1 7QXN-6KGW-T7T7"); /* a code in clear */
+    parse_bad("alice 1 $y$j9T$a$b;rm");  /* odd characters */
     parse_bad("alice 1 #y$j9T$a$b");
     /* At most EOTP_RESCUE_MAX hashes. */
     memset(set, 0, sizeof(*set));
@@ -198,8 +197,8 @@ static void test_find(void **state)
     assert_true(found);
     assert_int_equal(set->issued, 2);
     assert_int_equal(set->n, 2);
-    assert_int_equal(eotp_rescue_find(text, strlen(text), "carol", set,
-                                      &found, why, sizeof(why)),
+    assert_int_equal(eotp_rescue_find(text, strlen(text), "carol", set, &found,
+                                      why, sizeof(why)),
                      EOTP_OK);
     assert_false(found);
     /* No final newline is fine. */
@@ -270,9 +269,9 @@ static void test_update_mark(void **state)
     assert_int_equal(st.st_mode & 07777, 0600);
     (void)snprintf(set->user, sizeof(set->user), "bob");
     set->issued = 6;
-    assert_int_equal(
-        eotp_rescue_update(path, "bob", set, &existed, why, sizeof(why)),
-        EOTP_OK);
+    assert_int_equal(eotp_rescue_update(path, "bob", set, &existed, why,
+                                        sizeof(why)),
+                     EOTP_OK);
     /* Mark alice's second hash: one byte, in place, same inode. */
     {
         struct stat before;
@@ -309,13 +308,13 @@ static void test_update_mark(void **state)
     assert_memory_equal(text, "bob 6 ", 6);
     assert_non_null(strstr(text, "\nalice 7 "));
     /* Revoke. */
-    assert_int_equal(
-        eotp_rescue_update(path, "alice", NULL, &existed, why, sizeof(why)),
-        EOTP_OK);
+    assert_int_equal(eotp_rescue_update(path, "alice", NULL, &existed, why,
+                                        sizeof(why)),
+                     EOTP_OK);
     assert_true(existed);
-    assert_int_equal(
-        eotp_rescue_update(path, "alice", NULL, &existed, why, sizeof(why)),
-        EOTP_OK);
+    assert_int_equal(eotp_rescue_update(path, "alice", NULL, &existed, why,
+                                        sizeof(why)),
+                     EOTP_OK);
     assert_false(existed);
     read_text(path, text, sizeof(text));
     assert_null(strstr(text, "alice"));
@@ -350,9 +349,9 @@ static void test_update_mark(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_generate),    cmocka_unit_test(test_shapes),
-        cmocka_unit_test(test_hash),        cmocka_unit_test(test_lines),
-        cmocka_unit_test(test_find),        cmocka_unit_test(test_update_mark),
+        cmocka_unit_test(test_generate), cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_hash),     cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_find),     cmocka_unit_test(test_update_mark),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
