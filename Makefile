@@ -222,7 +222,7 @@ FUZZ_NAMES   := api_send api_verify api_error cfg usermap state \
                 $(if $(wildcard src/core/callback.h),callback) \
                 $(if $(wildcard src/core/phone.h),phone) \
                 $(if $(wildcard src/core/api_template.h),template) \
-                redis_url $(if $(HAVE_SMPP),smpp)
+                redis_url $(if $(HAVE_SMPP),smpp) rescue
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_OBJ     := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
