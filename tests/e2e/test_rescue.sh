@@ -127,6 +127,19 @@ login daemon $PHONE -- "${CODES[0]}" @code
 assert_match "used code refused by the store even without the file's mark" \
     '^PROMPT: Wrong rescue code\.' "$OUT"
 
+# Four logins at once with the same code: exactly one gets in.
+fresh
+issue daemon 1
+pids=()
+for i in 1 2 3 4; do
+    (login daemon $PHONE -- "${CODES[0]}" && printf '%s\n' "$RES" >"$T/par.$i") &
+    pids+=($!)
+done
+wait "${pids[@]}"
+assert_eq "one code, four parallel logins: exactly one success" 1 \
+    "$(cat "$T"/par.* | grep -c '^PAM_SUCCESS$')"
+assert_eq "one code, four parallel logins: all four finished" 4 "$(cat "$T"/par.* | wc -l)"
+
 # ---- wrong rescue codes and the lockout ------------------------------------
 
 fresh lockout=3/900 max_attempts=5
