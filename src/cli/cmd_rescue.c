@@ -121,8 +121,12 @@ static int issue(const struct eotp_cfg *cfg, const char *user, long count)
         goto out;
     }
     /* Only the codes on stdout; the rest on stderr. */
-    (void)fputs(codes, stdout);
-    (void)fflush(stdout);
+    if (fputs(codes, stdout) == EOF || fflush(stdout) != 0) {
+        eotp_cli_err("the new codes are in %s but could not be printed; "
+                     "issue again",
+                     cfg->rescue_file);
+        goto out;
+    }
     (void)fprintf(stderr, "%ld rescue codes issued for %s%s\n", count, user,
                   existed ? " (the earlier set no longer works)" : "");
     rc = EOTP_EXIT_OK;
