@@ -102,6 +102,11 @@ bool eotp_rescue_shaped(const char *answer, char *canon, size_t canonlen)
     return true;
 }
 
+/*
+ * crypt_rn, not crypt_r: it returns NULL on failure rather than a "*0"
+ * string, and sanitizers do not intercept it (their crypt_r interceptor
+ * calls NULL when libcrypt is loaded by dlopen(), as PAM loads us).
+ */
 int eotp_rescue_hash(const char *canon, char out[EOTP_RESCUE_HASH_MAX])
 {
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
@@ -115,8 +120,8 @@ int eotp_rescue_hash(const char *canon, char out[EOTP_RESCUE_HASH_MAX])
     if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, (int)sizeof(salt)) == NULL) {
         goto out;
     }
-    if (crypt_r(canon, salt, cd) == NULL || cd->output[0] != '$' ||
-        strlen(cd->output) >= EOTP_RESCUE_HASH_MAX) {
+    if (crypt_rn(canon, salt, cd, (int)sizeof(*cd)) == NULL ||
+        cd->output[0] != '$' || strlen(cd->output) >= EOTP_RESCUE_HASH_MAX) {
         goto out;
     }
     memcpy(out, cd->output, strlen(cd->output) + 1);
@@ -142,8 +147,8 @@ bool eotp_rescue_match(const char *canon, const char *hash)
     if (cd == NULL) {
         return false;
     }
-    if (crypt_r(canon, setting, cd) != NULL && cd->output[0] == '$' &&
-        strlen(cd->output) == len) {
+    if (crypt_rn(canon, setting, cd, (int)sizeof(*cd)) != NULL &&
+        cd->output[0] == '$' && strlen(cd->output) == len) {
         ok = eotp_consttime_streq(cd->output, setting);
     }
     eotp_freezero(cd, sizeof(*cd));
