@@ -75,7 +75,8 @@ ALL_CFLAGS  = $(WARN) $(HARDEN) -D_GNU_SOURCE \
               $(DEPS_CFLAGS) $(SMPP_CFLAGS) $(REDIS_CFLAGS) $(CPPFLAGS) \
               $(CFLAGS) $(SANFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDHARDEN) $(CFLAGS) $(LDFLAGS) $(SANFLAGS)
-LIBS        = $(DEPS_LIBS) $(REDIS_LIBS) $(LDAP_LIBS) $(SMPP_LIBS) -lpthread
+LIBS        = $(DEPS_LIBS) $(REDIS_LIBS) $(LDAP_LIBS) $(SMPP_LIBS) -lcrypt \
+              -lpthread
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -221,7 +222,7 @@ FUZZ_NAMES   := api_send api_verify api_error cfg usermap state \
                 $(if $(wildcard src/core/callback.h),callback) \
                 $(if $(wildcard src/core/phone.h),phone) \
                 $(if $(wildcard src/core/api_template.h),template) \
-                redis_url $(if $(HAVE_SMPP),smpp)
+                redis_url $(if $(HAVE_SMPP),smpp) rescue
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_OBJ     := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config ca-certificates
-libpam0g-dev libcurl4-openssl-dev libcjson-dev libssl-dev libldap-dev
+libpam0g-dev libcurl4-openssl-dev libcjson-dev libssl-dev libldap-dev libcrypt-dev
 libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 python3 openssl
 slapd ldap-utils

@@ -68,6 +68,7 @@ int eotp_cmd_doctor(int argc, char **argv, const struct eotp_global *g);
 int eotp_cmd_test(int argc, char **argv, const struct eotp_global *g);
 int eotp_cmd_callback(int argc, char **argv, const struct eotp_global *g);
 int eotp_cmd_state(int argc, char **argv, const struct eotp_global *g);
+int eotp_cmd_rescue(int argc, char **argv, const struct eotp_global *g);
 
 /* Usage texts (out is stdout for --help, stderr after a usage error). */
 void eotp_usage_templates(FILE *out);
@@ -80,6 +81,7 @@ void eotp_usage_doctor(FILE *out);
 void eotp_usage_test(FILE *out);
 void eotp_usage_callback(FILE *out);
 void eotp_usage_state(FILE *out);
+void eotp_usage_rescue(FILE *out);
 
 /* ---- helpers (cli_util.c) ----------------------------------------------- */
 

@@ -38,6 +38,8 @@ static const struct eotp_cmd cmds[] = {
      "verify the X-CALLBACK-ID header of a callback"},
     {"state", eotp_cmd_state, eotp_usage_state,
      "show or reset a user's send limits, lockout and grace periods"},
+    {"rescue", eotp_cmd_rescue, eotp_usage_rescue,
+     "issue, list or revoke a user's one-time rescue codes"},
     {"help", cmd_help, usage_help, "show the help of a command"},
 };
 

@@ -410,6 +410,10 @@ static const struct key keys[] = {
     {"redis_timeout", KT_LONG, OFF(redis_timeout), 50, 10000, NULL, 0, NULL},
     {"redis_insecure", KT_BOOL, OFF(redis_insecure), 0, 0, NULL, 0, NULL},
     {"redis_required", KT_BOOL, OFF(redis_required), 0, 0, NULL, 0, NULL},
+    /* Rescue codes (issue 16): checked as a root-only file when read, and
+     * an untrusted one is not used (logged), so not KF_TRUST, which would
+     * refuse the whole config and every login with it. */
+    {"rescue_file", KT_PATH, OFF(rescue_file), 0, 0, NULL, 0, NULL},
 };
 
 /*
@@ -650,6 +654,7 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->language = strdup("default");
     cfg->user_map = strdup(EOTP_DEFAULT_USER_MAP);
     cfg->state_dir = strdup(EOTP_DEFAULT_STATE_DIR);
+    cfg->rescue_file = strdup(EOTP_DEFAULT_RESCUE_FILE);
     cfg->failmode = EOTP_FAIL_CLOSED;
     cfg->unmapped = EOTP_UNMAPPED_DENY;
     cfg->connect_timeout = 5;
@@ -676,8 +681,8 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->redis_timeout = 500;
     if (cfg->api_url == NULL || cfg->language == NULL ||
         cfg->user_map == NULL || cfg->state_dir == NULL ||
-        cfg->user_sources == NULL || cfg->ldap_filter == NULL ||
-        cfg->ldap_attributes == NULL) {
+        cfg->rescue_file == NULL || cfg->user_sources == NULL ||
+        cfg->ldap_filter == NULL || cfg->ldap_attributes == NULL) {
         eotp_cfg_free(cfg);
         return EOTP_E_NOMEM;
     }

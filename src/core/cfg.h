@@ -19,6 +19,7 @@
 #define EOTP_DEFAULT_API_URL "https://otp.api.engagelab.cc"
 #define EOTP_DEFAULT_USER_MAP "/etc/security/engagelab_otp_users"
 #define EOTP_DEFAULT_STATE_DIR "/var/lib/pam_engagelab_otp"
+#define EOTP_DEFAULT_RESCUE_FILE "/etc/security/engagelab_otp_rescue"
 #define EOTP_CONF_MAX_SIZE (64 * 1024)
 #define EOTP_CFG_KEYS_MAX 128 /* room in bad_keys[] for the key table */
 
@@ -117,6 +118,8 @@ struct eotp_cfg {
     long redis_timeout;        /* ms of Redis time per login */
     bool redis_insecure;       /* allow redis:// beyond loopback */
     bool redis_required;       /* no Redis: refuse, never state_dir */
+    /* Rescue codes (issue 16, rescue.h). */
+    char *rescue_file; /* root-only; "" or missing: no rescue codes */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */

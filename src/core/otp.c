@@ -17,6 +17,7 @@
 #include "localcode.h"
 #include "lookup.h"
 #include "policy.h"
+#include "rescue.h"
 #include "secret.h"
 #include "state.h"
 #include "store.h"
@@ -655,6 +656,149 @@ static int local_verify(struct flow *f, const char *answer, bool *verified)
     }
 }
 
+/* ---- rescue codes (issue 16; the logic is in rescue.c) ---------------- */
+
+static void rescue_setup(struct flow *f, struct eotp_rescue_login *rl,
+                         char *ids, size_t idslen)
+{
+    (void)snprintf(ids, idslen, "user=%s service=%s rhost=%s", f->user,
+                   f->service, f->rhost);
+    memset(rl, 0, sizeof(*rl));
+    rl->cfg = f->cfg;
+    rl->lg = f->lg;
+    rl->store = f->store;
+    rl->who = &f->who;
+    rl->lim = &f->lim;
+    rl->user = f->login->user;
+    rl->log_ids = ids;
+}
+
+/*
+ * A rescue-shaped answer (canonical form): checked against the user's
+ * hashes only, never sent to the service.  Counts its own attempts (a
+ * wrong code toward the lockout too); *v says what happened.
+ */
+static int rescue_answer(struct flow *f, const char *canon, bool *verified,
+                         enum eotp_rescue_verdict *v, char *lead,
+                         size_t leadlen)
+{
+    struct eotp_rescue_login rl;
+    char ids[3 * EOTP_FIELD_MAX + 32];
+    long wait = 0;
+    int r;
+
+    *verified = false;
+    rescue_setup(f, &rl, ids, sizeof(ids));
+    r = eotp_rescue_check(&rl, canon, v, &wait);
+    if (r != EOTP_OK) {
+        eotp_log(f->lg, LOG_ERR, "rescue code not checked %s reason=%s", ids,
+                 eotp_err_reason(r));
+        return store_err(r);
+    }
+    switch (*v) {
+    case EOTP_RESCUE_RIGHT:
+        *verified = true;
+        f->res->rescue = true;
+        eotp_log(f->lg, LOG_NOTICE, "rescue code used %s", ids);
+        /* notify (issue 16): fire the "rescue" event here. */
+        return EOTP_OK;
+    case EOTP_RESCUE_LOCKED:
+        f->res->wrong++;
+        return locked_out(f, wait, LOCKED_BEFORE_CHECK);
+    case EOTP_RESCUE_WRONG:
+        f->res->wrong++;
+        eotp_log(f->lg, LOG_NOTICE, "wrong rescue code %s", ids);
+        if (wait > 0) {
+            return locked_out(f, wait, LOCKED_NOW);
+        }
+        (void)snprintf(lead, leadlen, "Wrong rescue code. ");
+        return EOTP_OK;
+    case EOTP_RESCUE_ALL_USED:
+        f->res->wrong++;
+        f->res->unchecked++;
+        eotp_log(f->lg, LOG_NOTICE, "rescue code refused: all used %s", ids);
+        say(f->conv, true, "All your rescue codes have been used.");
+        return EOTP_OK;
+    case EOTP_RESCUE_NONE:
+    default:
+        f->res->wrong++;
+        f->res->unchecked++;
+        (void)snprintf(lead, leadlen, "That is not a valid code. ");
+        return EOTP_OK;
+    }
+}
+
+#define OUTAGE_PROMPT "The code service cannot be reached. Rescue code: "
+
+/*
+ * The code service failed with err: a user with unused rescue codes is
+ * asked for one instead, whatever failmode says (the hashes decide, not
+ * the network).  Without codes, err as before.
+ */
+static int rescue_outage(struct flow *f, int err)
+{
+    struct eotp_rescue_login rl;
+    char ids[3 * EOTP_FIELD_MAX + 32];
+    char lead[96] = "";
+    bool have = false;
+    size_t left = 0;
+    int r;
+
+    rescue_setup(f, &rl, ids, sizeof(ids));
+    r = eotp_rescue_available(&rl, &have, &left);
+    if (r != EOTP_OK || !have) {
+        return err;
+    }
+    if (left == 0) {
+        eotp_log(f->lg, LOG_NOTICE,
+                 "code service unusable and all rescue codes used %s "
+                 "reason=%s",
+                 ids, eotp_err_reason(err));
+        say(f->conv, true, "All your rescue codes have been used.");
+        return err;
+    }
+    eotp_log(f->lg, LOG_WARNING,
+             "code service unusable, asking for a rescue code %s reason=%s",
+             ids, eotp_err_reason(err));
+    while (f->res->wrong < f->cfg->max_attempts) {
+        char prompt[160];
+        char canon[EOTP_RESCUE_SYMBOLS + 1];
+        enum eotp_rescue_verdict v = EOTP_RESCUE_NONE;
+        char *answer = NULL;
+        bool verified = false;
+
+        (void)snprintf(prompt, sizeof(prompt), "%s%s", lead, OUTAGE_PROMPT);
+        lead[0] = '\0';
+        r = f->conv->prompt(f->conv->ctx, prompt, &answer);
+        if (r != EOTP_OK || answer == NULL) {
+            eotp_str_wipe_free(answer);
+            return EOTP_E_CONV;
+        }
+        if (eotp_policy_is_sshd_junk(answer)) {
+            eotp_str_wipe_free(answer);
+            return EOTP_E_SSHD_REFUSED;
+        }
+        if (!eotp_rescue_shaped(answer, canon, sizeof(canon))) {
+            eotp_str_wipe_free(answer);
+            f->res->wrong++;
+            f->res->unchecked++;
+            (void)snprintf(lead, sizeof(lead), "That is not a rescue code. ");
+            continue;
+        }
+        eotp_str_wipe_free(answer);
+        r = rescue_answer(f, canon, &verified, &v, lead, sizeof(lead));
+        eotp_memzero(canon, sizeof(canon));
+        if (r != EOTP_OK || verified) {
+            return r;
+        }
+        if (v == EOTP_RESCUE_ALL_USED || v == EOTP_RESCUE_NONE) {
+            return err;
+        }
+    }
+    say(f->conv, true, "Too many wrong codes.");
+    return EOTP_E_MAXTRIES;
+}
+
 /* ---- prompts ------------------------------------------------------------ */
 
 static const char *alt_phrase(const char *channel)
@@ -750,6 +894,7 @@ static int prompt_loop(struct flow *f)
 
     while (res->wrong < cfg->max_attempts) {
         char prompt[PROMPT_MAX];
+        char canon[EOTP_RESCUE_SYMBOLS + 1];
         const struct alt *a;
         char *answer = NULL;
         bool verified = false;
@@ -775,6 +920,17 @@ static int prompt_loop(struct flow *f)
             eotp_str_wipe_free(answer);
             vr = request_new(f, a, lead, sizeof(lead));
             if (vr != EOTP_OK) {
+                return vr;
+            }
+            continue;
+        }
+        if (eotp_rescue_shaped(answer, canon, sizeof(canon))) {
+            enum eotp_rescue_verdict rv;
+
+            eotp_str_wipe_free(answer);
+            vr = rescue_answer(f, canon, &verified, &rv, lead, sizeof(lead));
+            eotp_memzero(canon, sizeof(canon));
+            if (vr != EOTP_OK || verified) {
                 return vr;
             }
             continue;
@@ -913,6 +1069,9 @@ int eotp_authenticate(const struct eotp_cfg *cfg,
     }
     r = prompt_loop(f);
 out:
+    if (f != NULL && f->store != NULL && eotp_err_is_service_failure(r)) {
+        r = rescue_outage(f, r); /* issue 16 */
+    }
     if (r == EOTP_E_RESEND) {
         say(conv, true,
             "A code was sent recently; wait for it to expire, then try "

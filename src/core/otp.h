@@ -51,6 +51,7 @@ struct eotp_result {
     bool grace;       /* no code: within grace_period */
     int sends;        /* codes sent in this login */
     long retry_in;    /* seconds, when refused by a limit or lockout */
+    bool rescue;      /* let in by a rescue code (method=rescue) */
 };
 
 /* Run the whole flow for one login.  res is always filled in. */

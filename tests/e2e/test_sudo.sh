@@ -138,6 +138,30 @@ assert_eq "failmode=open is ignored under setuid sudo: the command does not run"
 assert_eq "failmode=open is ignored under setuid sudo: sudo exits 1" 1 "$RC"
 mockctl fault none >/dev/null
 
+# Rescue codes (issue 16) decide in a setuid program too: with the
+# service down (failmode=open ignored, as above) a rescue code runs the
+# command, and the same code again does not.
+mkdir -m 0755 "$T/rsec"
+fresh failmode=open "rescue_file=$T/rsec/rescue"
+"$CLI" -c "$T/conf" rescue issue "$U" --count 2 2>/dev/null | head -n 1 >"$T/rcode"
+chmod 0644 "$T/rcode"
+cp "$T/askpass" "$T/askpass.std"
+cat >"$T/askpass" <<ASK
+#!/bin/sh
+printf '%s\n' "\$1" >>"\${ASKPASS_LOG:-/dev/null}"
+case "\$1" in *assword*) printf '%s\n' "\${ASKPASS_PASSWORD:-}"; exit 0 ;; esac
+cat "$T/rcode"
+ASK
+mockctl fault status500 --path /v1/messages --count 100 >/dev/null
+as_user rescue sudo -A /usr/bin/id -u
+assert_eq "service down, setuid sudo: a rescue code runs the command" 0 "$OUT"
+assert_match "service down, setuid sudo: the rescue prompt" \
+    'The code service cannot be reached\. Rescue code: ' "$PROMPTS"
+as_user rescue sudo -A /usr/bin/id -u
+assert_eq "setuid sudo: the same rescue code again does not" "" "$OUT"
+mockctl fault none >/dev/null
+cp "$T/askpass.std" "$T/askpass"
+
 # SSLKEYLOGFILE comes from the invoking user here (env_keep, as with
 # sudo -E): libcurl would open it as root and write the TLS secrets to
 # it, so the module refuses before libcurl starts.
