@@ -124,6 +124,14 @@ static int store_note(struct recv *rv, const struct eotp_cbb_note *nt)
     if (n < 0 || (size_t)n >= sizeof(value)) {
         return EOTP_E_INTERNAL;
     }
+    if (nt->prio == LOG_ALERT) {
+        int r = eotp_store_rec_put(rv->store, EOTP_RECV_NOTE_NS,
+                                   EOTP_RECV_ALERT_ID, value, NOTE_TTL);
+
+        if (r != EOTP_OK) {
+            return r;
+        }
+    }
     return eotp_store_rec_put(rv->store, EOTP_RECV_NOTE_NS, EOTP_RECV_NOTE_ID,
                               value, NOTE_TTL);
 }

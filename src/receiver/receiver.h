@@ -24,7 +24,8 @@
 
 #define EOTP_RECV_PATH "/callback"
 #define EOTP_RECV_NOTE_NS "cbnote" /* the last notification row */
-#define EOTP_RECV_NOTE_ID "last"
+#define EOTP_RECV_NOTE_ID "last"   /* any event */
+#define EOTP_RECV_ALERT_ID "alert" /* the last LOG_ALERT event */
 
 struct eotp_recv_opts {
     /* Stop when one of these signals arrives (SIGTERM, SIGINT). */

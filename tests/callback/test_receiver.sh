@@ -99,6 +99,13 @@ assert_match "insufficient_verification_rate at LOG_ALERT" '^<1>engagelab notifi
 assert_match "template_audit_result at LOG_NOTICE" '^<5>engagelab notification event=template_audit_result' "$(cat "$CB_LOG")"
 assert_no_match "system events are ignored" 'account_login' "$(cat "$CB_LOG")"
 
+out=$("$CLI" -c "$T/cb.conf" doctor --offline 2>&1)
+assert_match "doctor: the receiver's files" 'OK +receiver files usable \(listen 127.0.0.1:[0-9]+, max_age 300 s, tls no, Authorization not checked\)' "$out"
+assert_match "doctor: the last alert (a WARN)" 'WARN +EngageLab alert: insufficient_verification_rate at [-0-9]+ [0-9:]+ UTC \(rate=0.2\)' "$out"
+assert_match "doctor: the last notification" 'OK +last EngageLab notification: template_audit_result at .*\(template_id=pam-otp status=approved\)' "$out"
+out=$("$CLI" -c "$T/cb.conf" doctor --offline --json 2>&1)
+assert_match "doctor --json: the callback check" '"callback"' "$out"
+
 # ---- sizes, garbage, shapes, paths, methods ------------------------------------
 big=$(head -c 65537 /dev/zero | tr '\0' ' ')
 assert_eq "64 KiB + 1: 413" 413 "$(cb_post "$big" -H "X-CALLBACK-ID: $(cb_sig "$NOW" "$(nonce)")")"
