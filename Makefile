@@ -23,6 +23,8 @@ endif
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 STATEDIR   ?= $(LOCALSTATEDIR)/lib/pam_engagelab_otp
+# The callback receiver's systemd unit (issue 14).
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -189,13 +191,17 @@ install: all
 	  [ -e "$$m" ] || continue; \
 	  s=$${m##*.}; install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
+	$(if $(RECV_SRC),install -D -m 0644 \
+	  packaging/systemd/engagelab-otp-callback.service \
+	  $(DESTDIR)$(UNITDIR)/engagelab-otp-callback.service)
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_engagelab_otp.so \
 	  $(DESTDIR)$(SBINDIR)/engagelab-otp \
 	  $(DESTDIR)$(MANDIR)/man5/pam_engagelab_otp.conf.5 \
 	  $(DESTDIR)$(MANDIR)/man8/pam_engagelab_otp.8 \
-	  $(DESTDIR)$(MANDIR)/man8/engagelab-otp.8
+	  $(DESTDIR)$(MANDIR)/man8/engagelab-otp.8 \
+	  $(DESTDIR)$(UNITDIR)/engagelab-otp-callback.service
 
 clean:
 	rm -rf build build-san
@@ -224,6 +230,7 @@ FUZZ_CFLAGS  := $(filter-out -fzero-call-used-regs=used \
                 $(SMPP_CFLAGS) $(REDIS_CFLAGS) $(FUZZ_SAN) -MMD -MP
 FUZZ_NAMES   := api_send api_verify api_error cfg usermap state \
                 $(if $(wildcard src/core/callback.h),callback) \
+                $(if $(wildcard src/core/callback_body.h),callback_body) \
                 $(if $(wildcard src/core/phone.h),phone) \
                 $(if $(wildcard src/core/api_template.h),template) \
                 redis_url $(if $(HAVE_SMPP),smpp)
