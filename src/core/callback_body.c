@@ -182,7 +182,8 @@ static int parse_status_row(const cJSON *row, struct eotp_cbb_status *st)
     }
     v = member(billing, "currency");
     if (cJSON_IsString(v) && v->valuestring != NULL &&
-        word_in(v->valuestring, sizeof(st->currency), "", true, false)) {
+        word_in(v->valuestring, sizeof(st->currency), "", true, false) &&
+        strpbrk(v->valuestring, "0123456789") == NULL) {
         (void)snprintf(st->currency, sizeof(st->currency), "%s",
                        v->valuestring);
     }
