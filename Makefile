@@ -311,7 +311,7 @@ lint-flags:
 bench-programs: $(PROGRAMS) $(HARNESS) $(CURLFLOOR) \
                 $(BUILD)/tests/floor_module.so \
                 $(BUILD)/tests/bench_login $(BUILD)/tests/bench_lookup \
-                $(BUILD)/tests/fakepw.so
+                $(BUILD)/tests/fakepw.so $(BUILD)/tests/bench_callback
 
 # Linked like the module (-z now, -z nodelete), so that libpam loads both
 # the same way.
@@ -330,6 +330,11 @@ $(BUILD)/tests/bench_login: tests/bench/bench_login.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -rdynamic -lpam $(DEPS_LIBS) \
 	  -lpthread
 
+# Load client for the callback receiver (issue 14).
+$(BUILD)/tests/bench_callback: tests/bench/bench_callback.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(DEPS_LIBS) -lpthread
+
 $(BUILD)/tests/fakepw.so: tests/bench/fakepw.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS) -ldl
@@ -337,6 +342,7 @@ $(BUILD)/tests/fakepw.so: tests/bench/fakepw.c
 bench: bench-programs
 	BUILD=$(BUILD) bash tests/bench/run-bench.sh
 	BUILD=$(BUILD) bash tests/bench/bench_redis.sh
+	BUILD=$(BUILD) bash tests/bench/bench_callback.sh
 
 clean-verify:
 	rm -rf $(FUZZ_BUILD) $(TORTURE_BUILD) $(VALGRIND_BUILD)

@@ -37,6 +37,11 @@
 
 struct recv {
     const struct eotp_cfg *cfg;
+    /* cfg with redis_required set, for the store: a central receiver never
+     * falls back to its own state_dir, which no other host reads; it
+     * answers 503 and EngageLab sends the callback again later.  A shallow
+     * copy: its strings are cfg's. */
+    struct eotp_cfg store_cfg;
     const struct eotp_logger *lg;
     struct eotp_store *store;
     struct eotp_nonce_cache *nonces;
@@ -188,6 +193,10 @@ int eotp_recv_note_decode(const char *value, struct eotp_recv_note *out)
 static int take_rows(struct recv *rv, const struct eotp_cbb *cbb)
 {
     int ret = EOTP_OK;
+
+    /* One request is one unit of work for the store (its Redis budget,
+     * and Redis tried again after a failure). */
+    eotp_store_renew(rv->store);
 
     for (size_t i = 0; i < cbb->nstatus; i++) {
         const struct eotp_cbb_status *st = &cbb->status[i];
@@ -619,7 +628,9 @@ int eotp_recv_serve(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
         r = eotp_nonce_new(0, &rv.nonces);
     }
     if (r == EOTP_OK) {
-        r = eotp_store_open(cfg, lg, &rv.store);
+        rv.store_cfg = *cfg;
+        rv.store_cfg.redis_required = true;
+        r = eotp_store_open(&rv.store_cfg, lg, &rv.store);
         if (r != EOTP_OK) {
             eotp_log(lg, LOG_ERR, "callback: state store unusable: %s",
                      eotp_strerror(r));
