@@ -208,8 +208,11 @@ int main(int argc, char **argv)
     }
     fclose(f);
     secret_len = strcspn(secret, "\r\n");
+    if (nthreads < 1 || nids < 1) {
+        return 2;
+    }
     ws = calloc((size_t)nthreads, sizeof(*ws));
-    if (ws == NULL || nthreads < 1 || nids < 1) {
+    if (ws == NULL) {
         return 2;
     }
     t0 = now_s();

@@ -24,8 +24,7 @@ static int only(const char *s, size_t max, const char *set, int empty_ok)
     return strspn(s, set) == n;
 }
 
-#define ALNUM                                                                 \
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 static int clean_text(const char *s, size_t max)
 {
@@ -65,13 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char enc[EOTP_STORE_VALUE_MAX];
         struct eotp_dlv back;
 
-        FUZZ_CHECK(only(st->message_id, sizeof(st->message_id),
-                        ALNUM "_.-", 0));
+        FUZZ_CHECK(
+            only(st->message_id, sizeof(st->message_id), ALNUM "_.-", 0));
         FUZZ_CHECK(only(st->dlv.status, sizeof(st->dlv.status),
                         "abcdefghijklmnopqrstuvwxyz_", 0));
         FUZZ_CHECK(strcmp(st->dlv.status, "sent_fail") != 0);
-        FUZZ_CHECK(only(st->dlv.channel, sizeof(st->dlv.channel),
-                        ALNUM "_", 1));
+        FUZZ_CHECK(
+            only(st->dlv.channel, sizeof(st->dlv.channel), ALNUM "_", 1));
         FUZZ_CHECK(only(st->route, sizeof(st->route), ALNUM "_", 1));
         FUZZ_CHECK(clean_text(st->error_message, sizeof(st->error_message)));
         FUZZ_CHECK(only(st->cost, sizeof(st->cost), "0123456789.-+e", 1));
