@@ -45,11 +45,14 @@ cb_start "callback_max_age=60" || { cat "$CB_LOG"; exit 1; }
 say "file store:  $("$CLIENT" "$(port)" "$FILE_N" "$TH" 1000 "$CB_USER" "$T/cb_secret")"
 cb_stop
 
+# The long run in 5 parts, the RSS after each.
 cb_start "${REDIS_KEYS[@]}" || { cat "$CB_LOG"; exit 1; }
 "$CLIENT" "$(port)" 10000 "$TH" 10000 "$CB_USER" "$T/cb_secret" >/dev/null
-r0=$(rss)
-out=$("$CLIENT" "$(port)" "$LONG" "$TH" 10000 "$CB_USER" "$T/cb_secret")
-r1=$(rss)
-say "long run (redis): $out"
-say "RSS after 10,000 warm-up: ${r0} kB; after $LONG more: ${r1} kB"
+rss_line="RSS (kB) after a 10,000 warm-up: $(rss)"
+for part in 1 2 3 4 5; do
+    out=$("$CLIENT" "$(port)" $((LONG / 5)) "$TH" 10000 "$CB_USER" "$T/cb_secret")
+    say "long run (redis), part $part of 5: $out"
+    rss_line="$rss_line, +$((LONG * part / 5)): $(rss)"
+done
+say "$rss_line"
 cb_stop
