@@ -164,6 +164,9 @@ void eotp_doc_check_callback(struct eotp_doctor *d)
         ok = file_ok(d, "callback_tls_key", c->callback_tls_key,
                      EOTP_SF_SECRET) &&
              ok;
+        ok = file_ok(d, "callback_tls_cert", c->callback_tls_cert,
+                     EOTP_SF_PUBLIC) &&
+             ok;
         if ((c->callback_tls_cert == NULL) != (c->callback_tls_key == NULL)) {
             eotp_doctor_report(d, NAME, EOTP_DOC_FAIL,
                                "set both callback_tls_cert and "

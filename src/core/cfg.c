@@ -432,8 +432,10 @@ static const struct key keys[] = {
     {"redis_timeout", KT_LONG, OFF(redis_timeout), 50, 10000, NULL, 0, NULL},
     {"redis_insecure", KT_BOOL, OFF(redis_insecure), 0, 0, NULL, 0, NULL},
     {"redis_required", KT_BOOL, OFF(redis_required), 0, 0, NULL, 0, NULL},
-    /* Delivery status callback receiver (issue 14); the files are read
-     * with eotp_safefile_read(EOTP_SF_SECRET) by "callback serve". */
+    /* Delivery status callback receiver (issue 14).  Its files are checked
+     * when "callback serve" reads them (the secrets, the TLS key and the
+     * auth file root-only, the certificate root's), and by doctor; never
+     * at config load, so that a receiver's file can never fail a login. */
     {"callback_listen", KT_STRING, OFF(callback_listen), 0, 0, NULL, 0,
      check_listen},
     {"callback_username", KT_STRING, OFF(callback_username), 1, 128, NULL, 0,
@@ -442,8 +444,8 @@ static const struct key keys[] = {
      NULL},
     {"callback_max_age", KT_LONG, OFF(callback_max_age), 10, 86400, NULL, 0,
      NULL},
-    {"callback_tls_cert", KT_PATH, OFF(callback_tls_cert), 0, 0, NULL,
-     KF_TRUST, NULL},
+    {"callback_tls_cert", KT_PATH, OFF(callback_tls_cert), 0, 0, NULL, 0,
+     NULL},
     {"callback_tls_key", KT_PATH, OFF(callback_tls_key), 0, 0, NULL, 0, NULL},
     {"callback_auth_file", KT_PATH, OFF(callback_auth_file), 0, 0, NULL, 0,
      NULL},

@@ -187,6 +187,15 @@ cb_conf "$T/badkey.conf" "$port" "callback_tls_cert=$T/certs/server.pem" "callba
 out=$(timeout 10 "$CLI" -c "$T/badkey.conf" callback serve --stderr 2>&1)
 assert_eq "a group-readable TLS key is refused (exit 3)" 3 "$?"
 assert_match "... naming the key" 'refusing callback_tls_key' "$out"
+out=$("$CLI" -c "$T/badkey.conf" doctor --offline 2>&1)
+assert_match "doctor names the TLS key" 'FAIL +callback_tls_key .*/cb_key.pem' "$out"
+chmod 0600 "$T/cb_key.pem"
+cb_conf "$T/nocert.conf" "$port" "callback_tls_cert=$T/missing.pem" "callback_tls_key=$T/cb_key.pem"
+out=$("$CLI" -c "$T/nocert.conf" callback status x 2>&1)
+assert_eq "a missing callback_tls_cert does not break the config for others (status: exit 1)" 1 "$?"
+out=$(timeout 10 "$CLI" -c "$T/nocert.conf" callback serve --stderr 2>&1)
+assert_eq "... but callback serve refuses it (exit 3)" 3 "$?"
+assert_match "... naming it" 'refusing callback_tls_cert' "$out"
 
 # ---- bad configs ---------------------------------------------------------------------
 chmod 0644 "$T/cb_secret"
