@@ -27,13 +27,16 @@ cb_conf() {
     {
         printf 'api_url = https://127.0.0.1:9/\ndev_key = k\ndev_secret = s\n'
         printf 'template_id = t\nuser_map = %s/users\n' "$T"
-        printf 'callback_listen = 127.0.0.1:%s\n' "$port"
+        local have_state=no have_listen=no
+        for kv in "$@"; do
+            case "$kv" in
+            state_dir=*) have_state=yes ;;
+            callback_listen=*) have_listen=yes ;;
+            esac
+        done
+        [ "$have_listen" = yes ] || printf 'callback_listen = 127.0.0.1:%s\n' "$port"
         printf 'callback_username = %s\n' "$CB_USER"
         printf 'callback_secret_file = %s/cb_secret\n' "$T"
-        local have_state=no
-        for kv in "$@"; do
-            case "$kv" in state_dir=*) have_state=yes ;; esac
-        done
         [ "$have_state" = yes ] || printf 'state_dir = %s/state\n' "$T"
         for kv in "$@"; do
             printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"

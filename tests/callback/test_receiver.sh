@@ -197,6 +197,20 @@ out=$(timeout 10 "$CLI" -c "$T/nocert.conf" callback serve --stderr 2>&1)
 assert_eq "... but callback serve refuses it (exit 3)" 3 "$?"
 assert_match "... naming it" 'refusing callback_tls_cert' "$out"
 
+# ---- IPv6 -------------------------------------------------------------------------
+if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+    port=$(free_port)
+    cb_conf "$T/v6.conf" "$port" "callback_listen=[::1]:$port"
+    "$CLI" -c "$T/v6.conf" callback serve --stderr 2>"$T/v6.log" &
+    v6pid=$!
+    t_on_exit "kill $v6pid"
+    for i in $(seq 1 100); do grep -q 'receiver started' "$T/v6.log" && break; sleep 0.05; done
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '' "http://[::1]:$port/callback")
+    assert_eq "callback_listen = [::1]:PORT: the URL check over IPv6" 200 "$code"
+    kill "$v6pid"
+    wait "$v6pid"
+fi
+
 # ---- bad configs ---------------------------------------------------------------------
 chmod 0644 "$T/cb_secret"
 port=$(free_port)
