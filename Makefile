@@ -23,6 +23,8 @@ endif
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 STATEDIR   ?= $(LOCALSTATEDIR)/lib/pam_engagelab_otp
+# The callback receiver's systemd unit (issue 14).
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -80,9 +82,13 @@ LIBS        = $(DEPS_LIBS) $(REDIS_LIBS) $(LDAP_LIBS) $(SMPP_LIBS) -lcrypt \
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+# The callback receiver (issue 14): part of the admin tool, libmicrohttpd.
+RECV_SRC := $(sort $(wildcard src/receiver/*.c))
+RECV_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || \
+               echo -lmicrohttpd)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(RECV_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIB      := $(BUILD)/libeotp.a
@@ -122,7 +128,8 @@ $(MODULE): $(BUILD)/src/pam/pam_engagelab_otp.o $(LIB) src/pam/module.map
 	  $(ALL_LDFLAGS) $(LIBS) -lpam
 
 $(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) -o $@ $(CLI_OBJ) $(LIB) $(ALL_LDFLAGS) $(LIBS) -lpam -lpam_misc
+	$(CC) -o $@ $(CLI_OBJ) $(LIB) $(ALL_LDFLAGS) $(LIBS) $(RECV_LIBS) -lpam \
+	  -lpam_misc
 
 # ---- tests ---------------------------------------------------------------
 
@@ -185,13 +192,17 @@ install: all
 	  [ -e "$$m" ] || continue; \
 	  s=$${m##*.}; install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
+	$(if $(RECV_SRC),install -D -m 0644 \
+	  packaging/systemd/engagelab-otp-callback.service \
+	  $(DESTDIR)$(UNITDIR)/engagelab-otp-callback.service)
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_engagelab_otp.so \
 	  $(DESTDIR)$(SBINDIR)/engagelab-otp \
 	  $(DESTDIR)$(MANDIR)/man5/pam_engagelab_otp.conf.5 \
 	  $(DESTDIR)$(MANDIR)/man8/pam_engagelab_otp.8 \
-	  $(DESTDIR)$(MANDIR)/man8/engagelab-otp.8
+	  $(DESTDIR)$(MANDIR)/man8/engagelab-otp.8 \
+	  $(DESTDIR)$(UNITDIR)/engagelab-otp-callback.service
 
 clean:
 	rm -rf build build-san
@@ -220,6 +231,7 @@ FUZZ_CFLAGS  := $(filter-out -fzero-call-used-regs=used \
                 $(SMPP_CFLAGS) $(REDIS_CFLAGS) $(FUZZ_SAN) -MMD -MP
 FUZZ_NAMES   := api_send api_verify api_error cfg usermap state \
                 $(if $(wildcard src/core/callback.h),callback) \
+                $(if $(wildcard src/core/callback_body.h),callback_body) \
                 $(if $(wildcard src/core/phone.h),phone) \
                 $(if $(wildcard src/core/api_template.h),template) \
                 redis_url $(if $(HAVE_SMPP),smpp) rescue
@@ -300,7 +312,7 @@ lint-flags:
 bench-programs: $(PROGRAMS) $(HARNESS) $(CURLFLOOR) \
                 $(BUILD)/tests/floor_module.so \
                 $(BUILD)/tests/bench_login $(BUILD)/tests/bench_lookup \
-                $(BUILD)/tests/fakepw.so
+                $(BUILD)/tests/fakepw.so $(BUILD)/tests/bench_callback
 
 # Linked like the module (-z now, -z nodelete), so that libpam loads both
 # the same way.
@@ -319,6 +331,11 @@ $(BUILD)/tests/bench_login: tests/bench/bench_login.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -rdynamic -lpam $(DEPS_LIBS) \
 	  -lpthread
 
+# Load client for the callback receiver (issue 14).
+$(BUILD)/tests/bench_callback: tests/bench/bench_callback.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(DEPS_LIBS) -lpthread
+
 $(BUILD)/tests/fakepw.so: tests/bench/fakepw.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS) -ldl
@@ -326,6 +343,7 @@ $(BUILD)/tests/fakepw.so: tests/bench/fakepw.c
 bench: bench-programs
 	BUILD=$(BUILD) bash tests/bench/run-bench.sh
 	BUILD=$(BUILD) bash tests/bench/bench_redis.sh
+	BUILD=$(BUILD) bash tests/bench/bench_callback.sh
 
 clean-verify:
 	rm -rf $(FUZZ_BUILD) $(TORTURE_BUILD) $(VALGRIND_BUILD)

@@ -334,6 +334,10 @@ static const struct doctor_check checks[] = {
     {"smpp_tls", false, eotp_doc_check_smpp_tls},
     {"smpp", false, eotp_doc_check_smpp},   /* network: skips itself */
     {"redis", false, eotp_doc_check_redis}, /* network: skips itself */
+
+    /* The receiver's files, the last notification (Redis: skips itself
+     * with --offline). */
+    {"callback", false, eotp_doc_check_callback},
 };
 
 /* ---- output -------------------------------------------------------------- */

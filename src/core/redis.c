@@ -1533,6 +1533,13 @@ void eotp_redis_reply_free(struct redisReply *r)
     }
 }
 
+void eotp_redis_budget_reset(struct eotp_redis *c, long budget_ms)
+{
+    if (c != NULL) {
+        c->budget_left = budget_ms > 0 ? budget_ms : 1;
+    }
+}
+
 long eotp_redis_budget_left(const struct eotp_redis *c)
 {
     return c != NULL ? c->budget_left : 0;

@@ -135,6 +135,10 @@ int eotp_redis_send(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
 /* Milliseconds of the budget left. */
 long eotp_redis_budget_left(const struct eotp_redis *c);
 
+/* A new budget of budget_ms (a long-lived connection's next unit of work:
+ * eotp_store_renew()). */
+void eotp_redis_budget_reset(struct eotp_redis *c, long budget_ms);
+
 /* Round trips made on this connection so far (for tests and bench). */
 unsigned int eotp_redis_round_trips(const struct eotp_redis *c);
 

@@ -233,6 +233,13 @@ int eotp_store_reset(struct eotp_store *s, const struct eotp_store_who *who,
     return s->ops->reset(s, who, kind, existed);
 }
 
+void eotp_store_renew(struct eotp_store *s)
+{
+    if (s != NULL && s->ops->renew != NULL) {
+        s->ops->renew(s);
+    }
+}
+
 void eotp_store_sweep(struct eotp_store *s)
 {
     if (s != NULL && s->ops->sweep != NULL) {

@@ -385,6 +385,15 @@ int eotp_store_file_open(const struct eotp_cfg *cfg,
 /* Close and free (connections closed, keys wiped).  NULL is fine. */
 void eotp_store_close(struct eotp_store *s);
 
+/*
+ * For a store that outlives one login (the callback receiver keeps one
+ * for its lifetime): start the next unit of work, as a new login would.
+ * Redis: a new redis_timeout budget on the open connection, and after a
+ * failure (file fallback, or a closed connection) Redis is tried again
+ * on the next operation.  File: nothing.  NULL is fine.
+ */
+void eotp_store_renew(struct eotp_store *s);
+
 /* "file" or "redis" (logs, doctor). */
 const char *eotp_store_name(const struct eotp_store *s);
 
@@ -454,6 +463,8 @@ struct eotp_store_ops {
                     long ttl, bool *added);
     int (*rate_take)(struct eotp_store *s, const char *ns, const char *id,
                      const struct eotp_rate *rate, long *wait);
+    /* eotp_store_renew(); may be NULL. */
+    void (*renew)(struct eotp_store *s);
     /* Free impl (the store itself is freed by store.c). */
     void (*close)(struct eotp_store *s);
 };

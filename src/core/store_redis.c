@@ -1420,6 +1420,20 @@ static void op_sweep(struct eotp_store *s)
     }
 }
 
+/* The next unit of work of a long-lived store (eotp_store_renew): a new
+ * budget, and Redis again after a fallback. */
+static void op_renew(struct eotp_store *s)
+{
+    struct rimpl *im = s->impl;
+
+    if (im->failed) {
+        eotp_store_close(im->file);
+        im->file = NULL;
+        im->failed = false;
+    }
+    eotp_redis_budget_reset(im->conn, s->cfg->redis_timeout);
+}
+
 static void op_close(struct eotp_store *s)
 {
     struct rimpl *im = s->impl;
@@ -1455,6 +1469,7 @@ static const struct eotp_store_ops redis_ops = {
     .rec_get = op_rec_get,
     .add_once = op_add_once,
     .rate_take = op_rate_take,
+    .renew = op_renew,
     .close = op_close,
 };
 

@@ -33,7 +33,7 @@ printf 'auth required pam_deny.so\n' >"$T/pam.d/other"
 # examples name servers and files that do not exist here, and redis_url and
 # redis_sentinels exclude each other (tests/redis runs them for real).
 sed -n 's/^#\([a-z_0-9]* = .*\)$/\1/p' "$SAMPLE" |
-    grep -Ev '^(api_url|ca_file|dev_key|dev_secret|template_id|user_map|state_dir|proxy|only_groups|redis_[a-z_]*) ' \
+    grep -Ev '^(api_url|ca_file|dev_key|dev_secret|template_id|user_map|state_dir|proxy|only_groups|redis_[a-z_]*|callback_[a-z_]*) ' \
         >"$T/sample-on"
 {
     cat "$T/sample-on"

@@ -82,6 +82,16 @@ if ls "$TOP_DIR"/src/cli/*.c >/dev/null 2>&1; then
     [ -e "$TOP_DIR/packaging/man/engagelab-otp.8" ] &&
         entry '-rw-r--r--' 'usr/share/man/man8/engagelab-otp.8.gz'
 fi
+if ls "$TOP_DIR"/src/receiver/*.c >/dev/null 2>&1; then
+    entry '-rw-r--r--' 'lib/systemd/system/engagelab-otp-callback.service'
+    postinst=$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./postinst 2>/dev/null)
+    # dh_installsystemd --no-enable --no-start: enabled again only if it
+    # was enabled before (an upgrade), never started by the package.
+    assert_match "the callback unit is enabled only if it was before" \
+        "was-enabled 'engagelab-otp-callback.service'" "$postinst"
+    assert_no_match "... and never started on install" \
+        'deb-systemd-invoke[^\n]*start[^\n]*engagelab-otp-callback' "$postinst"
+fi
 conffiles=$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles)
 assert_eq "conffiles: the config and the user map" \
     "$(printf '/etc/security/engagelab_otp_users\n/etc/security/pam_engagelab_otp.conf')" \

@@ -59,6 +59,9 @@ entry '-rw-r--r--' '/usr/share/licenses/pam_engagelab_otp[^/]*/LICENSE'
 if ls "$TOP_DIR"/src/cli/*.c >/dev/null 2>&1; then
     entry '-rwxr-xr-x' '/usr/sbin/engagelab-otp'
 fi
+if ls "$TOP_DIR"/src/receiver/*.c >/dev/null 2>&1; then
+    entry '-rw-r--r--' '/usr/lib/systemd/system/engagelab-otp-callback\.service'
+fi
 config=$(rpm -qcp "$RPM" 2>/dev/null | sort | tr '\n' ' ')
 assert_eq "rpm: the config and the user map are %config" \
     "/etc/security/engagelab_otp_users /etc/security/pam_engagelab_otp.conf " "$config"
