@@ -410,6 +410,10 @@ static const struct key keys[] = {
     {"redis_timeout", KT_LONG, OFF(redis_timeout), 50, 10000, NULL, 0, NULL},
     {"redis_insecure", KT_BOOL, OFF(redis_insecure), 0, 0, NULL, 0, NULL},
     {"redis_required", KT_BOOL, OFF(redis_required), 0, 0, NULL, 0, NULL},
+    /* Delivery status at the prompt (issue 14, delivery_prompt.c). */
+    {"delivery_status", KT_BOOL, OFF(delivery_status), 0, 0, NULL, 0, NULL},
+    {"delivery_status_wait", KT_LONG, OFF(delivery_status_wait), 1, 1000, NULL,
+     0, NULL},
 };
 
 /*
@@ -674,6 +678,8 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->grace_period = 0;
     cfg->smpp_tls = true;
     cfg->redis_timeout = 500;
+    cfg->delivery_status = true;
+    cfg->delivery_status_wait = 20;
     if (cfg->api_url == NULL || cfg->language == NULL ||
         cfg->user_map == NULL || cfg->state_dir == NULL ||
         cfg->user_sources == NULL || cfg->ldap_filter == NULL ||

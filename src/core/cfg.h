@@ -117,6 +117,9 @@ struct eotp_cfg {
     long redis_timeout;        /* ms of Redis time per login */
     bool redis_insecure;       /* allow redis:// beyond loopback */
     bool redis_required;       /* no Redis: refuse, never state_dir */
+    /* Delivery status at the prompt (issue 14, delivery_prompt.c). */
+    bool delivery_status;      /* look the code's status up; default yes */
+    long delivery_status_wait; /* ms a lookup may take at most (Redis) */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */

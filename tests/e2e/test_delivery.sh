@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# test_delivery.sh - delivery status at the code prompt (issue 14), end to
+# end through the real libpam with pam_harness and the HTTPS mock.  While
+# the login waits at the prompt, a status record for the message the mock
+# just sent is written (@cmd before the answer), as the callback receiver
+# does; the module reads it on an empty answer or after a wrong code.
+#
+# Cases: delivered (said, no new SMS; a second empty answer sends one),
+# failed (said, and the next code goes by the alternative channel at
+# once), a fresh delivered_failed (a fallback may follow: as today),
+# unknown and pending (as today), delivery_status = no, a damaged record,
+# nothing created in state_dir by a lookup, and the Redis path: the
+# record written through one config's Redis store, read by a login on
+# another host's config; Redis stalled at the prompt (bounded, as today).
+set -u
+. "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/mock/mockenv.sh"
+t_setup
+t_on_exit mock_stop
+
+DLVPUT="$BUILD/tests/dlv_put"
+[ -x "$DLVPUT" ] || { t_fail "dlv_put is built (make test-programs)"; t_summary; exit 1; }
+PHONE=+6581234567
+mock_start "$T/mock" >/dev/null || { t_fail "mock starts"; t_summary; exit 1; }
+
+cat >"$T/users" <<MAP
+daemon:$PHONE
+MAP
+chmod 0644 "$T/users"
+mkdir -p "$T/pam.d"
+printf 'auth required pam_deny.so\n' >"$T/pam.d/other"
+
+# post.sh CONF STATUS [AGE [CHANNEL]]: the status of the message the mock
+# sent last, AGE seconds ago, written into CONF's store.
+cat >"$T/post.sh" <<EOF
+#!/bin/sh
+id=\$(tail -n 1 "$MOCK_OUTBOX" | python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')
+exec "$DLVPUT" "\$1" "\$id" "\$2" "\${3:-0}" "\${4:-sms}"
+EOF
+chmod 0755 "$T/post.sh"
+# post STATUS [AGE]: the @cmd answer that does it for $T/conf.
+post() { printf '@cmd:sh %s %s %s %s >/dev/null' "$T/post.sh" "${CONF:-$T/conf}" "$1" "${2:-0}"; }
+
+fresh() {
+    mockctl reset >/dev/null
+    mockctl config --codes-3004 no >/dev/null
+    rm -rf "$T/state"
+    write_conf "$T/conf" debug=yes "$@"
+    service eotp "conf=$T/conf"
+    SVC=eotp
+    OUT0=$(mock_sent_count)
+    REQ0=$(mock_request_count)
+}
+sent() { mockctl count --outbox "$MOCK_OUTBOX" --to "$PHONE" --after-line "$OUT0"; }
+# sends PATH: send requests (PATH /v1/messages or /v1/codes) since fresh.
+sends() { tail -n +$((REQ0 + 1)) "$MOCK_REQLOG" | grep -c "$1"; }
+ALT="alt_templates=voice:pam-otp-voice"
+
+# ---- delivered -------------------------------------------------------------
+
+fresh
+login daemon $PHONE -- "$(post delivered 150)" "" @code
+assert_eq "delivered: the code still logs in" PAM_SUCCESS "$RES"
+assert_match "delivered: the prompt says so, and when" \
+    '^PROMPT: The SMS to \+65\*{6}67 was delivered 2 minutes ago\. Press Enter again for a new code\. Code: $' "$OUT"
+assert_eq "delivered: no new SMS on the empty answer" 1 "$(sent)"
+assert_eq "delivered: not even asked for" 1 "$(sends /v1/messages)"
+assert_match "delivered: the outcome line has the status" \
+    'result=success user=daemon .*reason=ok delivery=delivered' "$OUT"
+
+fresh
+login daemon $PHONE -- "$(post delivered 10)" "" "" @code
+assert_eq "delivered, two empty answers: logs in" PAM_SUCCESS "$RES"
+assert_match "delivered just now" 'was delivered less than a minute ago\.' "$OUT"
+assert_eq "a second empty answer asks for a new code" 2 "$(sends /v1/messages)"
+assert_match "and the prompt says what came of it (3004: the earlier code)" \
+    '^PROMPT: The code sent earlier by SMS to \+65\*{6}67 is still valid\. Code: $' "$OUT"
+
+fresh
+login daemon $PHONE -- "$(post delivered 60)" @wrong @code
+assert_eq "delivered, wrong code first: logs in" PAM_SUCCESS "$RES"
+assert_match "after a wrong code the prompt says it was delivered" \
+    '^PROMPT: Wrong code\. The SMS to \+65\*{6}67 was delivered 1 minute ago\. Code: $' "$OUT"
+assert_eq "nothing sent after the wrong code" 1 "$(sends /v1/messages)"
+
+# ---- failed ------------------------------------------------------------------
+
+fresh "$ALT"
+login daemon $PHONE -- "$(post sent_failed)" "" @code
+assert_eq "failed: the code by the other channel logs in" PAM_SUCCESS "$RES"
+assert_match "failed: the prompt says so and names the new channel" \
+    '^PROMPT: The SMS to \+65\*{6}67 could not be delivered\. New code sent by voice call to \+65\*{6}67 \(empty for a new code\): $' "$OUT"
+assert_eq "failed: one more send" 2 "$(sent)"
+assert_match "the second send went through the voice template" \
+    '"template":"pam-otp-voice".*"channel":"voice"' "$(tail -n 1 "$MOCK_OUTBOX")"
+assert_match "the switch is logged" \
+    'code not delivered, next code by another channel user=daemon .*delivery=sent_failed channel=voice' "$OUT"
+assert_match "failed: the outcome line has the last status seen" \
+    'result=success .*channel=voice .*delivery=sent_failed' "$OUT"
+
+fresh "$ALT"
+login daemon $PHONE -- "$(post target_invalid)" @wrong @code
+assert_eq "failed after a wrong code: logs in by the other channel" PAM_SUCCESS "$RES"
+assert_match "the switch happens before the next prompt" \
+    '^PROMPT: Wrong code\. The SMS to \+65\*{6}67 could not be delivered\. New code sent by voice call' "$OUT"
+assert_match "by the voice template" '"template":"pam-otp-voice"' "$(tail -n 1 "$MOCK_OUTBOX")"
+
+fresh "$ALT"
+login daemon $PHONE -- "$(post delivered_failed 60)" "" @code
+assert_match "delivered_failed with nothing after it: failed" \
+    '^PROMPT: The SMS to \+65\*{6}67 could not be delivered\. New code sent by voice call' "$OUT"
+
+fresh "$ALT"
+login daemon $PHONE -- "$(post delivered_failed 0)" "" @code
+assert_match "a fresh delivered_failed (a fallback may follow): as today" \
+    '^PROMPT: The code sent earlier by SMS to \+65\*{6}67 is still valid\. Code \(empty for a new code, "voice" for a call\): $' "$OUT"
+assert_eq "a fresh delivered_failed: no switch" 0 "$(sends pam-otp-voice)"
+
+fresh
+login daemon $PHONE -- "$(post sent_failed)" "" @code
+assert_eq "failed, no other channel: logs in" PAM_SUCCESS "$RES"
+assert_match "failed, no other channel: said, and a new code asked for" \
+    '^PROMPT: The SMS to \+65\*{6}67 could not be delivered\. The code sent earlier by SMS to \+65\*{6}67 is still valid\. Code: $' "$OUT"
+assert_eq "one more send asked for" 2 "$(sends /v1/messages)"
+
+# ---- code_mode = local: /v1/codes has message ids too ---------------------------
+
+fresh code_mode=local "$ALT"
+login daemon $PHONE -- "$(post delivered 150)" "" @code
+assert_eq "local codes, delivered: logs in" PAM_SUCCESS "$RES"
+assert_match "local codes, delivered: said" '^PROMPT: The SMS to \+65\*{6}67 was delivered 2 minutes ago\.' "$OUT"
+assert_eq "local codes, delivered: no new code" 1 "$(sends /v1/codes)"
+fresh code_mode=local "$ALT"
+login daemon $PHONE -- "$(post sent_failed)" "" @code
+assert_eq "local codes, failed: logs in by voice" PAM_SUCCESS "$RES"
+assert_match "local codes, failed: switched to voice" \
+    '^PROMPT: The SMS to \+65\*{6}67 could not be delivered\. New code sent by voice call' "$OUT"
+
+fresh "$ALT"
+login daemon $PHONE -- "$(post sent_failed)" @wrong voice @code
+assert_eq "the user can still name a channel" PAM_SUCCESS "$RES"
+assert_match "the voice code went once (no switch back and forth)" \
+    '"channel":"voice"' "$(tail -n 1 "$MOCK_OUTBOX")"
+
+# ---- unknown: as today --------------------------------------------------------
+
+fresh
+login daemon $PHONE -- "" @code
+assert_match "no record: as today" '^PROMPT: The code sent earlier by SMS to \+65\*{6}67 is still valid\. Code: $' "$OUT"
+assert_eq "no record: a new code asked for, as today" 2 "$(sends /v1/messages)"
+assert_no_match "no record: no delivery field" 'result=success .*delivery=' "$OUT"
+if ls "$T/state" | grep -q dlv; then
+    t_fail "a lookup creates nothing in state_dir" "$(ls "$T/state")"
+else
+    t_ok "a lookup creates nothing in state_dir"
+fi
+
+fresh
+login daemon $PHONE -- "$(post sent)" "" @code
+assert_match "pending (sent): as today" '^PROMPT: The code sent earlier by SMS' "$OUT"
+assert_eq "pending (sent): a new code asked for" 2 "$(sends /v1/messages)"
+assert_match "pending: the outcome line has the status seen" 'result=success .*delivery=sent' "$OUT"
+
+fresh delivery_status=no
+login daemon $PHONE -- "$(post delivered 60)" "" @code
+assert_match "delivery_status = no: as today" '^PROMPT: The code sent earlier by SMS' "$OUT"
+assert_eq "delivery_status = no: a new code asked for" 2 "$(sends /v1/messages)"
+assert_no_match "delivery_status = no: nothing looked up" 'delivery: ' "$OUT"
+
+fresh
+login daemon $PHONE -- "$(post delivered 60)" "@cmd:for f in $T/state/+x-dlv-*.state; do printf 'v1 garbage\\n' >\"\$f\"; done" "" @code
+assert_eq "a damaged record: logs in" PAM_SUCCESS "$RES"
+assert_match "a damaged record: as today" '^PROMPT: The code sent earlier by SMS' "$OUT"
+assert_eq "a damaged record: a new code asked for" 2 "$(sends /v1/messages)"
+
+# ---- Redis: one receiver, many hosts ----------------------------------------------
+
+if command -v redis-server >/dev/null; then
+    . "$TESTS_DIR/redis/redisenv.sh"
+    if redis_start main; then
+        url=$(redis_url main)
+        CA="$T/redis-certs/ca.pem"
+        rfresh() {
+            fresh "redis_url=$url" "redis_ca_file=$CA" "$@"
+            rm -rf "$T/stater"
+            redis_cli main FLUSHALL >/dev/null
+            # The receiver's host: its own state_dir, the same Redis.
+            write_conf "$T/confr" "state_dir=$T/stater" "redis_url=$url" \
+                "redis_ca_file=$CA"
+        }
+        rfresh
+        login daemon $PHONE -- "$(CONF="$T/confr" post delivered 150)" "" @code
+        assert_eq "Redis: logs in" PAM_SUCCESS "$RES"
+        assert_match "Redis: a status written on another host is seen at the prompt" \
+            '^PROMPT: The SMS to \+65\*{6}67 was delivered 2 minutes ago\.' "$OUT"
+        assert_eq "Redis: no new SMS" 1 "$(sent)"
+        assert_no_match "Redis: nothing in the receiver's state_dir" . "$(ls "$T/stater" 2>/dev/null | grep dlv)"
+
+        rfresh "$ALT"
+        login daemon $PHONE -- "$(CONF="$T/confr" post sent_failed)" "" @code
+        assert_match "Redis: failed, switched to voice" \
+            '^PROMPT: The SMS to \+65\*{6}67 could not be delivered\. New code sent by voice call' "$OUT"
+
+        # Redis stalls while the user is at the prompt: the lookup gives up
+        # after delivery_status_wait and the login goes on as today.
+        rfresh delivery_status_wait=50
+        pid=${REDIS_PID[main]}
+        t_on_exit "kill -CONT $pid 2>/dev/null"
+        login daemon $PHONE -- "@cmd:kill -STOP $pid" "" "@cmd:kill -CONT $pid" @code
+        kill -CONT "$pid" 2>/dev/null
+        assert_eq "Redis stalled at the prompt: still logs in" PAM_SUCCESS "$RES"
+        assert_match "Redis stalled: the lookup gave up (debug line)" \
+            'delivery: status not known message_id=[0-9]+ error=timeout' "$OUT"
+        assert_match "Redis stalled: a new code asked for, as today" \
+            'new code requested user=daemon .*channel=primary' "$OUT"
+        assert_eq "Redis stalled: the send was tried" 2 "$(sends /v1/messages)"
+    else
+        t_fail "redis-server starts"
+    fi
+else
+    t_fail "redis-server is installed"
+fi
+
+t_summary
