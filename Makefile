@@ -79,9 +79,13 @@ LIBS        = $(DEPS_LIBS) $(REDIS_LIBS) $(LDAP_LIBS) $(SMPP_LIBS) -lpthread
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+# The callback receiver (issue 14): part of the admin tool, libmicrohttpd.
+RECV_SRC := $(sort $(wildcard src/receiver/*.c))
+RECV_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || \
+               echo -lmicrohttpd)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(RECV_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIB      := $(BUILD)/libeotp.a
@@ -121,7 +125,8 @@ $(MODULE): $(BUILD)/src/pam/pam_engagelab_otp.o $(LIB) src/pam/module.map
 	  $(ALL_LDFLAGS) $(LIBS) -lpam
 
 $(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) -o $@ $(CLI_OBJ) $(LIB) $(ALL_LDFLAGS) $(LIBS) -lpam -lpam_misc
+	$(CC) -o $@ $(CLI_OBJ) $(LIB) $(ALL_LDFLAGS) $(LIBS) $(RECV_LIBS) -lpam \
+	  -lpam_misc
 
 # ---- tests ---------------------------------------------------------------
 

@@ -330,6 +330,28 @@ static bool check_redis_user(const char *v)
     return strlen(v) <= 128 && strpbrk(v, " \t,:@") == NULL;
 }
 
+/* callback_listen: IPv4:PORT, [IPv6]:PORT or *:PORT (issue 14). */
+static bool check_listen(const char *v)
+{
+    struct eotp_listen l;
+
+    return eotp_listen_parse(v, &l) == EOTP_OK;
+}
+
+/* callback_username: printable, no ';' or '=' (the X-CALLBACK-ID syntax)
+ * and no blanks at either end. */
+static bool check_cb_username(const char *v)
+{
+    size_t n = strlen(v);
+
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < 0x21 || v[i] > 0x7e || v[i] == ';' || v[i] == '=') {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
 #define OFF(m) offsetof(struct eotp_cfg, m)
 
 static const struct key keys[] = {
@@ -410,6 +432,21 @@ static const struct key keys[] = {
     {"redis_timeout", KT_LONG, OFF(redis_timeout), 50, 10000, NULL, 0, NULL},
     {"redis_insecure", KT_BOOL, OFF(redis_insecure), 0, 0, NULL, 0, NULL},
     {"redis_required", KT_BOOL, OFF(redis_required), 0, 0, NULL, 0, NULL},
+    /* Delivery status callback receiver (issue 14); the files are read
+     * with eotp_safefile_read(EOTP_SF_SECRET) by "callback serve". */
+    {"callback_listen", KT_STRING, OFF(callback_listen), 0, 0, NULL, 0,
+     check_listen},
+    {"callback_username", KT_STRING, OFF(callback_username), 1, 128, NULL, 0,
+     check_cb_username},
+    {"callback_secret_file", KT_PATH, OFF(callback_secret_file), 0, 0, NULL, 0,
+     NULL},
+    {"callback_max_age", KT_LONG, OFF(callback_max_age), 10, 86400, NULL, 0,
+     NULL},
+    {"callback_tls_cert", KT_PATH, OFF(callback_tls_cert), 0, 0, NULL,
+     KF_TRUST, NULL},
+    {"callback_tls_key", KT_PATH, OFF(callback_tls_key), 0, 0, NULL, 0, NULL},
+    {"callback_auth_file", KT_PATH, OFF(callback_auth_file), 0, 0, NULL, 0,
+     NULL},
     /* Delivery status at the prompt (issue 14, delivery_prompt.c). */
     {"delivery_status", KT_BOOL, OFF(delivery_status), 0, 0, NULL, 0, NULL},
     {"delivery_status_wait", KT_LONG, OFF(delivery_status_wait), 1, 1000, NULL,
@@ -631,6 +668,54 @@ int eotp_parse_long(const char *s, long min, long max, long *out)
     return EOTP_OK;
 }
 
+int eotp_listen_parse(const char *s, struct eotp_listen *out)
+{
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    size_t hl;
+    long port;
+
+    memset(out, 0, sizeof(*out));
+    if (colon == NULL || eotp_parse_long(colon + 1, 1, 65535, &port) != 0) {
+        return EOTP_E_CONFIG;
+    }
+    hl = (size_t)(colon - s);
+    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&out->addr;
+
+        if (hl - 2 >= sizeof(host)) {
+            return EOTP_E_CONFIG;
+        }
+        memcpy(host, s + 1, hl - 2);
+        host[hl - 2] = '\0';
+        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) {
+            return EOTP_E_CONFIG;
+        }
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        out->len = sizeof(*a6);
+        return EOTP_OK;
+    }
+    if (hl == 0 || hl >= sizeof(host)) {
+        return EOTP_E_CONFIG;
+    }
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&out->addr;
+
+        if (strcmp(host, "*") == 0) {
+            a4->sin_addr.s_addr = htonl(INADDR_ANY);
+        } else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+            return EOTP_E_CONFIG;
+        }
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        out->len = sizeof(*a4);
+    }
+    return EOTP_OK;
+}
+
 static int set_string(char **field, const char *value, bool secret)
 {
     char *copy = strdup(value);
@@ -678,12 +763,14 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->grace_period = 0;
     cfg->smpp_tls = true;
     cfg->redis_timeout = 500;
+    cfg->callback_listen = strdup("127.0.0.1:8787");
+    cfg->callback_max_age = 300;
     cfg->delivery_status = true;
     cfg->delivery_status_wait = 20;
     if (cfg->api_url == NULL || cfg->language == NULL ||
         cfg->user_map == NULL || cfg->state_dir == NULL ||
         cfg->user_sources == NULL || cfg->ldap_filter == NULL ||
-        cfg->ldap_attributes == NULL) {
+        cfg->ldap_attributes == NULL || cfg->callback_listen == NULL) {
         eotp_cfg_free(cfg);
         return EOTP_E_NOMEM;
     }

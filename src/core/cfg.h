@@ -12,8 +12,10 @@
 #include "err.h"
 #include "log.h"
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #define EOTP_DEFAULT_CONF "/etc/security/pam_engagelab_otp.conf"
 #define EOTP_DEFAULT_API_URL "https://otp.api.engagelab.cc"
@@ -117,6 +119,14 @@ struct eotp_cfg {
     long redis_timeout;        /* ms of Redis time per login */
     bool redis_insecure;       /* allow redis:// beyond loopback */
     bool redis_required;       /* no Redis: refuse, never state_dir */
+    /* Delivery status callback receiver (issue 14, src/receiver/). */
+    char *callback_listen;      /* ADDR:PORT, default 127.0.0.1:8787 */
+    char *callback_username;    /* the username EngageLab signs with */
+    char *callback_secret_file; /* root-only: the signing secret */
+    long callback_max_age;      /* seconds a signature is fresh (300) */
+    char *callback_tls_cert;    /* PEM: serve HTTPS itself */
+    char *callback_tls_key;     /* root-only PEM key of callback_tls_cert */
+    char *callback_auth_file;   /* root-only: the Authorization value */
     /* Delivery status at the prompt (issue 14, delivery_prompt.c). */
     bool delivery_status;      /* look the code's status up; default yes */
     long delivery_status_wait; /* ms a lookup may take at most (Redis) */
@@ -217,5 +227,15 @@ bool eotp_list_next(const char **cursor, char *item, size_t itemlen);
 
 /* Strict number parsing: all of s, base 10, in [min, max]. */
 int eotp_parse_long(const char *s, long min, long max, long *out);
+
+/* A listen address (callback_listen): "IPv4:PORT", "[IPv6]:PORT" or
+ * "*:PORT" (every IPv4 address); PORT 1 to 65535. */
+struct eotp_listen {
+    struct sockaddr_storage addr;
+    socklen_t len;
+};
+
+/* Returns 0 or EOTP_E_CONFIG. */
+int eotp_listen_parse(const char *s, struct eotp_listen *out);
 
 #endif
