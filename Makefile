@@ -152,15 +152,8 @@ $(REDISPROBE): tests/redis/redis_probe.c src/cli/doctor_redis.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/redis/redis_probe.c \
 	  src/cli/doctor_redis.c $(LIB) $(ALL_LDFLAGS) $(LIBS)
 
-# Writes delivery status records for tests/e2e/test_delivery.sh (issue 14).
-DLVPUT := $(BUILD)/tests/dlv_put
-$(DLVPUT): tests/e2e/dlv_put.c $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ tests/e2e/dlv_put.c $(LIB) $(ALL_LDFLAGS) \
-	  $(LIBS)
-
 test-programs: $(PROGRAMS) $(UNIT_BIN) $(HARNESS) $(BUILD)/tests/fakepw.so \
-               $(REDISPROBE) $(DLVPUT)
+               $(REDISPROBE)
 
 check: test-programs
 	BUILD=$(BUILD) SAN=$(SAN) tests/run-tests.sh

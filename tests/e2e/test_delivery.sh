@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # test_delivery.sh - delivery status at the code prompt (issue 14), end to
-# end through the real libpam with pam_harness and the HTTPS mock.  While
-# the login waits at the prompt, a status record for the message the mock
-# just sent is written (@cmd before the answer), as the callback receiver
-# does; the module reads it on an empty answer or after a wrong code.
+# end through the real libpam with pam_harness, the HTTPS mock and the
+# real callback receiver ("engagelab-otp callback serve").  While the
+# login waits at the prompt (an @cmd before the answer), a signed status
+# callback for the message the mock just sent is POSTed to the receiver,
+# which stores it; the module reads it on an empty answer or after a
+# wrong code.
 #
-# Cases: delivered (said, no new SMS; a second empty answer sends one),
-# failed (said, and the next code goes by the alternative channel at
-# once), a fresh delivered_failed (a fallback may follow: as today),
-# unknown and pending (as today), delivery_status = no, a damaged record,
-# nothing created in state_dir by a lookup, and the Redis path: the
-# record written through one config's Redis store, read by a login on
-# another host's config; Redis stalled at the prompt (bounded, as today).
+# Cases: delivered (said, no new send; a second empty answer asks for
+# one), failed (said, and the next code goes by the alternative channel
+# at once), a fresh delivered_failed (a fallback may follow: as today),
+# local codes, unknown and pending (as today), delivery_status = no, a
+# damaged record, nothing created in state_dir by a lookup, and the
+# fleet: the receiver on one host's config writes to Redis, the module on
+# another config reads it; Redis stalled at the prompt (bounded, as
+# today).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/mock/mockenv.sh"
 t_setup
 t_on_exit mock_stop
 
-DLVPUT="$BUILD/tests/dlv_put"
-[ -x "$DLVPUT" ] || { t_fail "dlv_put is built (make test-programs)"; t_summary; exit 1; }
 PHONE=+6581234567
 mock_start "$T/mock" >/dev/null || { t_fail "mock starts"; t_summary; exit 1; }
 
@@ -31,16 +32,55 @@ chmod 0644 "$T/users"
 mkdir -p "$T/pam.d"
 printf 'auth required pam_deny.so\n' >"$T/pam.d/other"
 
-# post.sh CONF STATUS [AGE [CHANNEL]]: the status of the message the mock
-# sent last, AGE seconds ago, written into CONF's store.
-cat >"$T/post.sh" <<EOF
-#!/bin/sh
-id=\$(tail -n 1 "$MOCK_OUTBOX" | python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')
-exec "$DLVPUT" "\$1" "\$id" "\$2" "\${3:-0}" "\${4:-sms}"
-EOF
-chmod 0755 "$T/post.sh"
-# post STATUS [AGE]: the @cmd answer that does it for $T/conf.
-post() { printf '@cmd:sh %s %s %s %s >/dev/null' "$T/post.sh" "${CONF:-$T/conf}" "$1" "${2:-0}"; }
+# The callback receiver ("engagelab-otp callback serve") of this host,
+# on the module's state_dir (file store) or on Redis (below), signed
+# callbacks POSTed to it over HTTP by tests/e2e/post_callback.py.
+CBPORT=$(free_port)
+CBUSER=eotp-test
+printf 'test-callback-secret\n' >"$T/cbsecret"
+chmod 0600 "$T/cbsecret"
+RECV_PID=
+recv_stop() {
+    if [ -n "$RECV_PID" ]; then
+        kill "$RECV_PID" 2>/dev/null
+        wait "$RECV_PID" 2>/dev/null
+        RECV_PID=
+    fi
+}
+t_on_exit recv_stop
+# recv_start CONF: (re)start the receiver on CONF; waits until it listens.
+recv_start() {
+    local i
+    recv_stop
+    : >"$T/recv.log"
+    "$CLI" -c "$1" callback serve --stderr >>"$T/recv.log" 2>&1 &
+    RECV_PID=$!
+    for i in $(seq 1 100); do
+        grep -q 'callback receiver started' "$T/recv.log" && return 0
+        kill -0 "$RECV_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    t_fail "callback serve starts" "$(cat "$T/recv.log")"
+    return 1
+}
+# recv_conf FILE [key=value...]: the receiver's config (state_dir $T/state
+# unless given).
+recv_conf() {
+    local f=$1
+    shift
+    write_conf "$f" "callback_listen=127.0.0.1:$CBPORT" \
+        "callback_username=$CBUSER" "callback_secret_file=$T/cbsecret" "$@"
+}
+
+# post STATUS [AGE]: the @cmd answer that POSTs a signed callback for the
+# message the mock sent last while the login waits at the prompt.
+post() {
+    printf '@cmd:python3 %s http://127.0.0.1:%s/callback %s %s %s %s %s >>%s 2>&1' \
+        "$TESTS_DIR/e2e/post_callback.py" "$CBPORT" "$CBUSER" "$T/cbsecret" \
+        "$MOCK_OUTBOX" "$1" "${2:-0}" "$T/post.log"
+}
+# posted STATUS: the last post got a 200 for STATUS.
+posted() { tail -n 1 "$T/post.log" | grep -q "status=$1 http=200"; }
 
 fresh() {
     mockctl reset >/dev/null
@@ -57,10 +97,15 @@ sent() { mockctl count --outbox "$MOCK_OUTBOX" --to "$PHONE" --after-line "$OUT0
 sends() { tail -n +$((REQ0 + 1)) "$MOCK_REQLOG" | grep -c "$1"; }
 ALT="alt_templates=voice:pam-otp-voice"
 
+recv_conf "$T/confcb"
+recv_start "$T/confcb" || { t_summary; exit 1; }
+
 # ---- delivered -------------------------------------------------------------
 
 fresh
 login daemon $PHONE -- "$(post delivered 150)" "" @code
+if posted delivered; then t_ok "the receiver took the callback (200)"; else t_fail "the receiver took the callback (200)" "$(cat "$T/post.log" "$T/recv.log")"; fi
+assert_match "the receiver logged the row" "delivery status message_id=[0-9]+ channel=sms status=delivered" "$(cat "$T/recv.log")"
 assert_eq "delivered: the code still logs in" PAM_SUCCESS "$RES"
 assert_match "delivered: the prompt says so, and when" \
     '^PROMPT: The SMS to \+65\*{6}67 was delivered 2 minutes ago\. Press Enter again for a new code\. Code: $' "$OUT"
@@ -186,11 +231,12 @@ if command -v redis-server >/dev/null; then
             rm -rf "$T/stater"
             redis_cli main FLUSHALL >/dev/null
             # The receiver's host: its own state_dir, the same Redis.
-            write_conf "$T/confr" "state_dir=$T/stater" "redis_url=$url" \
+            recv_conf "$T/confr" "state_dir=$T/stater" "redis_url=$url" \
                 "redis_ca_file=$CA"
         }
         rfresh
-        login daemon $PHONE -- "$(CONF="$T/confr" post delivered 150)" "" @code
+        recv_start "$T/confr"
+        login daemon $PHONE -- "$(post delivered 150)" "" @code
         assert_eq "Redis: logs in" PAM_SUCCESS "$RES"
         assert_match "Redis: a status written on another host is seen at the prompt" \
             '^PROMPT: The SMS to \+65\*{6}67 was delivered 2 minutes ago\.' "$OUT"
@@ -198,7 +244,7 @@ if command -v redis-server >/dev/null; then
         assert_no_match "Redis: nothing in the receiver's state_dir" . "$(ls "$T/stater" 2>/dev/null | grep dlv)"
 
         rfresh "$ALT"
-        login daemon $PHONE -- "$(CONF="$T/confr" post sent_failed)" "" @code
+        login daemon $PHONE -- "$(post sent_failed)" "" @code
         assert_match "Redis: failed, switched to voice" \
             '^PROMPT: The SMS to \+65\*{6}67 could not be delivered\. New code sent by voice call' "$OUT"
 
