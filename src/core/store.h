@@ -362,7 +362,8 @@ int eotp_store_rec_get(struct eotp_store *s, const char *ns, const char *id,
  * at max_ms; never a connect (none open: EOTP_E_TRANSPORT) and never a
  * fall back to state_dir or a refusal under redis_required.  After a
  * timeout or error the connection is dropped and the next operation opens
- * a new one.  Any error means "not known".
+ * a new one; later peeks of this store fail at once (at most one new
+ * connection per login).  Any error means "not known".
  */
 int eotp_store_rec_peek(struct eotp_store *s, const char *ns, const char *id,
                         long max_ms, char value[EOTP_STORE_VALUE_MAX],

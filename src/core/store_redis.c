@@ -62,7 +62,8 @@ struct rimpl {
     char lease[EOTP_RS_MEMBER_HEX]; /* this login's lease owner id */
     bool leased;                    /* begin took the lease */
     struct eotp_store *file;        /* the fallback, opened when needed */
-    bool failed; /* Redis unusable: file store from now on */
+    bool failed;   /* Redis unusable: file store from now on */
+    bool peek_off; /* a bounded read failed: no more in this login */
     char why[160];
 };
 
@@ -1319,7 +1320,7 @@ static int op_rec_peek(struct eotp_store *s, const char *ns, const char *id,
     if (FAILED(s)) {
         return eotp_store_rec_get(FILE_OF(s), ns, id, value, found);
     }
-    if (im->conn == NULL) {
+    if (im->conn == NULL || im->peek_off) {
         return EOTP_E_TRANSPORT;
     }
     eotp_redis_set_call_cap(im->conn, max_ms);
@@ -1329,11 +1330,14 @@ static int op_rec_peek(struct eotp_store *s, const char *ns, const char *id,
         return r;
     }
     /* Unusable now (a reply may still be on its way): the next operation
-     * opens a new connection, as at the start of a login. */
+     * opens a new connection, as at the start of a login.  A Redis too
+     * slow for max_ms stays so: no more bounded reads in this login, so
+     * it costs at most one new connection. */
     eotp_debug(s->lg, "redis: bounded read failed reason=\"%s\" error=%s",
                im->why, eotp_err_reason(r));
     eotp_redis_close(im->conn);
     im->conn = NULL;
+    im->peek_off = true;
     return r;
 }
 

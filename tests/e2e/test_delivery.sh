@@ -261,6 +261,26 @@ if command -v redis-server >/dev/null; then
         assert_match "Redis stalled: a new code asked for, as today" \
             'new code requested user=daemon .*channel=primary' "$OUT"
         assert_eq "Redis stalled: the send was tried" 2 "$(sends /v1/messages)"
+
+        # Redis slow for a moment (DEBUG SLEEP) while a lookup runs: that
+        # lookup gives up, the login stays on Redis (no fall back to
+        # state_dir), and later lookups in the login are not tried again.
+        rfresh delivery_status_wait=50 redis_timeout=3000
+        cat >"$T/slow.sh" <<SLOW
+#!/bin/sh
+REDISCLI_AUTH=$REDIS_ADMIN_PASS redis-cli --tls --cacert "$CA" -h 127.0.0.1 \
+    -p ${REDIS_PORT[main]} --user admin --no-auth-warning DEBUG SLEEP 0.6 >/dev/null 2>&1 &
+sleep 0.1
+SLOW
+        login daemon $PHONE -- "@cmd:sh $T/slow.sh" "" @wrong @code
+        assert_eq "Redis slow at the prompt: logs in" PAM_SUCCESS "$RES"
+        assert_eq "Redis slow: one bounded read timed out" 1 \
+            "$(printf '%s\n' "$OUT" | grep -c 'redis: bounded read failed .*error=timeout')"
+        assert_eq "Redis slow: both lookups answered 'not known'" 2 \
+            "$(printf '%s\n' "$OUT" | grep -c 'delivery: status not known')"
+        assert_no_match "Redis slow: the login stayed on Redis" 'redis: cannot be used' "$OUT"
+        assert_match "Redis slow: a new code asked for, as today" \
+            'new code requested user=daemon .*channel=primary' "$OUT"
     else
         t_fail "redis-server starts"
     fi
