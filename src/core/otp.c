@@ -65,13 +65,13 @@ struct flow {
     struct target cur;              /* where the current code went */
     char code_id[EOTP_CODE_ID_HEX]; /* local mode: its record entry */
     int resends;
+    char user[EOTP_FIELD_MAX]; /* sanitised, for logs */
+    char service[EOTP_FIELD_MAX];
+    char rhost[EOTP_FIELD_MAX];
     /* Delivery status at the prompt (issue 14, delivery_prompt.h). */
     bool brief;                        /* the lead says it: "Code: " */
     char dlv_told[EOTP_MSGID_MAX + 1]; /* "delivered" said for this id */
     unsigned int dlv_tried;            /* alternatives switched to */
-    char user[EOTP_FIELD_MAX];         /* sanitised, for logs */
-    char service[EOTP_FIELD_MAX];
-    char rhost[EOTP_FIELD_MAX];
 };
 
 const char *eotp_channel_label(const char *channel)
