@@ -169,6 +169,26 @@ assert_match "failed, no other channel: said, and a new code asked for" \
     '^PROMPT: The SMS to \+65\*{6}67 could not be delivered\. The code sent earlier by SMS to \+65\*{6}67 is still valid\. Code: $' "$OUT"
 assert_eq "one more send asked for" 2 "$(sends /v1/messages)"
 
+# ---- engagelab-otp test USER: the same flow, and the status it saw --------
+
+fresh
+fifo=$T/fifo
+mkfifo "$fifo"
+setsid -w timeout 30 "$CLI" -c "$T/conf" test daemon <"$fifo" >"$T/test.out" 2>"$T/test.err" &
+tpid=$!
+exec 7>"$fifo"
+code=$(mock_code "$PHONE" "$OUT0" 10)
+python3 "$TESTS_DIR/e2e/post_callback.py" "http://127.0.0.1:$CBPORT/callback" "$CBUSER" \
+    "$T/cbsecret" "$MOCK_OUTBOX" delivered 120 >>"$T/post.log" 2>&1
+printf '\n%s\n' "$code" >&7
+exec 7>&-
+wait "$tpid"
+assert_eq "test USER with a delivered code: exit 0" 0 "$?"
+assert_match "test USER: the prompt says it was delivered" \
+    'The SMS to \+65\*{6}67 was delivered 2 minutes ago\. Press Enter again' "$(cat "$T/test.err")"
+assert_match "test USER: prints the status seen" '^delivery: delivered$' "$(cat "$T/test.out")"
+assert_eq "test USER: nothing sent on the empty answer" 1 "$(sends /v1/messages)"
+
 # ---- code_mode = local: /v1/codes has message ids too ---------------------------
 
 fresh code_mode=local "$ALT"
