@@ -107,6 +107,10 @@ int eotp_cmd_test(int argc, char **argv, const struct eotp_global *g)
         (void)printf("message_id: %s%s\n", res.message_id,
                      res.reused ? " (sent earlier, reused)" : "");
     }
+    if (res.delivery[0] != '\0') {
+        /* Issue 14: what EngageLab last reported, seen at the prompt. */
+        (void)printf("delivery: %s\n", res.delivery);
+    }
     if (r == EOTP_OK) {
         (void)printf("result: verified\n");
         rc = EOTP_EXIT_OK;

@@ -453,6 +453,10 @@ static const struct key keys[] = {
     {"callback_tls_key", KT_PATH, OFF(callback_tls_key), 0, 0, NULL, 0, NULL},
     {"callback_auth_file", KT_PATH, OFF(callback_auth_file), 0, 0, NULL, 0,
      NULL},
+    /* Delivery status at the prompt (issue 14, delivery_prompt.c). */
+    {"delivery_status", KT_BOOL, OFF(delivery_status), 0, 0, NULL, 0, NULL},
+    {"delivery_status_wait", KT_LONG, OFF(delivery_status_wait), 1, 1000, NULL,
+     0, NULL},
 };
 
 /*
@@ -768,6 +772,8 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->redis_timeout = 500;
     cfg->callback_listen = strdup("127.0.0.1:8787");
     cfg->callback_max_age = 300;
+    cfg->delivery_status = true;
+    cfg->delivery_status_wait = 20;
     if (cfg->api_url == NULL || cfg->language == NULL ||
         cfg->user_map == NULL || cfg->state_dir == NULL ||
         cfg->rescue_file == NULL || cfg->user_sources == NULL ||

@@ -130,6 +130,9 @@ struct eotp_cfg {
     char *callback_tls_cert;    /* PEM: serve HTTPS itself */
     char *callback_tls_key;     /* root-only PEM key of callback_tls_cert */
     char *callback_auth_file;   /* root-only: the Authorization value */
+    /* Delivery status at the prompt (issue 14, delivery_prompt.c). */
+    bool delivery_status;      /* look the code's status up; default yes */
+    long delivery_status_wait; /* ms a lookup may take at most (Redis) */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */

@@ -11,6 +11,7 @@
  */
 #include "otp.h"
 
+#include "delivery_prompt.h"
 #include "err.h"
 #include "grace.h"
 #include "limits.h"
@@ -68,6 +69,10 @@ struct flow {
     char user[EOTP_FIELD_MAX]; /* sanitised, for logs */
     char service[EOTP_FIELD_MAX];
     char rhost[EOTP_FIELD_MAX];
+    /* Delivery status at the prompt (issue 14, delivery_prompt.h). */
+    bool brief;                        /* the lead says it: "Code: " */
+    char dlv_told[EOTP_MSGID_MAX + 1]; /* "delivered" said for this id */
+    unsigned int dlv_tried;            /* alternatives switched to */
 };
 
 const char *eotp_channel_label(const char *channel)
@@ -849,7 +854,9 @@ static void make_prompt(const struct flow *f, char *buf, size_t len,
     char hint[256];
 
     make_hint(f, hint, sizeof(hint));
-    if (res->reused) {
+    if (f->brief) {
+        (void)snprintf(buf, len, "%sCode%s: ", lead, hint);
+    } else if (res->reused) {
         if (label != NULL) {
             (void)snprintf(buf, len,
                            "%sThe code sent earlier by %s to %s is still "
@@ -883,13 +890,122 @@ static const struct alt *alt_named(const struct flow *f, const char *answer)
     return NULL;
 }
 
+/* ---- delivery status (issue 14, delivery_prompt.h) --------------------- */
+
+/*
+ * The current code's delivery class, and what to tell the user about it
+ * in note ("" when unknown or pending).  res->delivery keeps the last
+ * status seen, for the outcome line.
+ */
+static enum eotp_dlv_class dlv_look(struct flow *f, char *note, size_t len)
+{
+    struct eotp_result *res = f->res;
+    long long now = (long long)time(NULL);
+    const char *label = eotp_channel_label(res->channel);
+    struct eotp_dlv d;
+    enum eotp_dlv_class c = eotp_dlv_lookup(f->cfg, f->store, f->lg,
+                                            res->message_id, now, &d);
+
+    note[0] = '\0';
+    if (d.status[0] != '\0') {
+        (void)snprintf(res->delivery, sizeof(res->delivery), "%s", d.status);
+    }
+    if (c == EOTP_DLV_FAILED) {
+        eotp_dlv_text_failed(label, res->masked, note, len);
+    } else if (c == EOTP_DLV_DELIVERED) {
+        eotp_dlv_text_delivered(label, res->masked, d.at, now, note, len);
+        (void)snprintf(f->dlv_told, sizeof(f->dlv_told), "%s",
+                       res->message_id);
+    }
+    return c;
+}
+
+/*
+ * The current code was not delivered: the next code goes through the
+ * first alternative (alt_templates order) on another channel, with a
+ * destination, not switched to before in this login; the same channel
+ * again when none is left and same is true.  The note and request_new's
+ * own lead are appended to lead.
+ */
+static int dlv_failed(struct flow *f, const char *note, bool same, char *lead,
+                      size_t leadlen)
+{
+    const struct alt *a = NULL;
+    size_t o = strlen(lead);
+    char more[256] = "";
+    int r = EOTP_OK;
+
+    for (size_t i = 0; i < f->nalts && f->resends < RESENDS_MAX; i++) {
+        if ((f->dlv_tried & (1u << i)) == 0 &&
+            strcmp(f->alts[i].channel, f->res->channel) != 0 &&
+            dest_for(f, f->alts[i].channel) != NULL) {
+            f->dlv_tried |= 1u << i;
+            a = &f->alts[i];
+            break;
+        }
+    }
+    if (a != NULL) {
+        eotp_log(f->lg, LOG_INFO,
+                 "code not delivered, next code by another channel user=%s "
+                 "service=%s rhost=%s message_id=%s delivery=%s channel=%s",
+                 f->user, f->service, f->rhost, f->res->message_id,
+                 f->res->delivery, a->channel);
+    }
+    if (a != NULL || same) {
+        r = request_new(f, a, more, sizeof(more));
+    }
+    (void)snprintf(lead + o, leadlen - o, "%s%s", note, more);
+    return r;
+}
+
+/* An empty answer: a new code, unless the current one was delivered
+ * (said once; a second empty answer sends one). */
+static int dlv_on_empty(struct flow *f, char *lead, size_t leadlen)
+{
+    char note[256];
+    enum eotp_dlv_class c;
+
+    lead[0] = '\0';
+    if (f->res->message_id[0] != '\0' &&
+        strcmp(f->dlv_told, f->res->message_id) == 0) {
+        return request_new(f, NULL, lead, leadlen);
+    }
+    c = dlv_look(f, note, sizeof(note));
+    if (c == EOTP_DLV_DELIVERED) {
+        (void)snprintf(lead, leadlen, "%sPress Enter again for a new code. ",
+                       note);
+        f->brief = true;
+        return EOTP_OK;
+    }
+    if (c == EOTP_DLV_FAILED) {
+        return dlv_failed(f, note, true, lead, leadlen);
+    }
+    return request_new(f, NULL, lead, leadlen);
+}
+
+/* Before the prompt after a wrong code (lead holds "Wrong code. "). */
+static int dlv_after_wrong(struct flow *f, char *lead, size_t leadlen)
+{
+    char note[256];
+    size_t o = strlen(lead);
+    enum eotp_dlv_class c = dlv_look(f, note, sizeof(note));
+
+    if (c == EOTP_DLV_DELIVERED) {
+        (void)snprintf(lead + o, leadlen - o, "%s", note);
+        f->brief = true;
+    } else if (c == EOTP_DLV_FAILED) {
+        return dlv_failed(f, note, false, lead, leadlen);
+    }
+    return EOTP_OK;
+}
+
 /* ---- the flow ----------------------------------------------------------- */
 
 static int prompt_loop(struct flow *f)
 {
     const struct eotp_cfg *cfg = f->cfg;
     struct eotp_result *res = f->res;
-    char lead[160] = "";
+    char lead[512] = "";
     int r = EOTP_E_MAXTRIES;
 
     while (res->wrong < cfg->max_attempts) {
@@ -902,6 +1018,7 @@ static int prompt_loop(struct flow *f)
 
         make_prompt(f, prompt, sizeof(prompt), lead);
         lead[0] = '\0';
+        f->brief = false;
         vr = f->conv->prompt(f->conv->ctx, prompt, &answer);
         if (vr != EOTP_OK || answer == NULL) {
             eotp_str_wipe_free(answer);
@@ -918,7 +1035,8 @@ static int prompt_loop(struct flow *f)
         a = alt_named(f, answer);
         if (answer[0] == '\0' || a != NULL) {
             eotp_str_wipe_free(answer);
-            vr = request_new(f, a, lead, sizeof(lead));
+            vr = a == NULL ? dlv_on_empty(f, lead, sizeof(lead))
+                           : request_new(f, a, lead, sizeof(lead));
             if (vr != EOTP_OK) {
                 return vr;
             }
@@ -974,6 +1092,12 @@ static int prompt_loop(struct flow *f)
         }
         res->wrong++;
         (void)snprintf(lead, sizeof(lead), "Wrong code. ");
+        if (res->wrong < cfg->max_attempts) {
+            vr = dlv_after_wrong(f, lead, sizeof(lead));
+            if (vr != EOTP_OK) {
+                return vr;
+            }
+        }
     }
     say(f->conv, true, "Too many wrong codes.");
     return r;

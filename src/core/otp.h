@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "cfg.h"
+#include "delivery.h"
 #include "dest.h"
 #include "log.h"
 
@@ -52,6 +53,9 @@ struct eotp_result {
     int sends;        /* codes sent in this login */
     long retry_in;    /* seconds, when refused by a limit or lockout */
     bool rescue;      /* let in by a rescue code (method=rescue) */
+    /* The last delivery status seen at the prompt (delivery.h), "" if
+     * none was looked up or found. */
+    char delivery[EOTP_DLV_STATUS_MAX];
 };
 
 /* Run the whole flow for one login.  res is always filled in. */

@@ -343,6 +343,7 @@ struct eotp_redis {
     long long deadline; /* CLOCK_MONOTONIC ms: end of the current call */
     long long call_start;
     long budget_left; /* ms of Redis time left for this login */
+    long call_cap;    /* ms a call may take at most, 0: the budget */
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
@@ -387,8 +388,13 @@ static long long now_ms(void)
  */
 static void call_begin(struct eotp_redis *c)
 {
+    long allow = c->budget_left > 0 ? c->budget_left : 0;
+
+    if (c->call_cap > 0 && c->call_cap < allow) {
+        allow = c->call_cap;
+    }
     c->call_start = now_ms();
-    c->deadline = c->call_start + (c->budget_left > 0 ? c->budget_left : 0);
+    c->deadline = c->call_start + allow;
 }
 
 static void call_end(struct eotp_redis *c)
@@ -1537,6 +1543,13 @@ void eotp_redis_budget_reset(struct eotp_redis *c, long budget_ms)
 {
     if (c != NULL) {
         c->budget_left = budget_ms > 0 ? budget_ms : 1;
+    }
+}
+
+void eotp_redis_set_call_cap(struct eotp_redis *c, long max_ms)
+{
+    if (c != NULL) {
+        c->call_cap = max_ms > 0 ? max_ms : 0;
     }
 }
 

@@ -132,6 +132,13 @@ int eotp_redis_exec(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
 int eotp_redis_send(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
                     size_t n, char *why, size_t whylen);
 
+/*
+ * Cap every following call at max_ms (still within the budget); 0 lifts
+ * the cap.  For reads that must not hold up the login (store.h
+ * eotp_store_rec_peek).
+ */
+void eotp_redis_set_call_cap(struct eotp_redis *c, long max_ms);
+
 /* Milliseconds of the budget left. */
 long eotp_redis_budget_left(const struct eotp_redis *c);
 

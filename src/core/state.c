@@ -370,6 +370,64 @@ int eotp_state_lock_generic(const char *dir, const char *ns, const char *id,
     return lock_record(dir, name, lg, h);
 }
 
+/*
+ * state_dir opened for reading only: never created.  -2 when it does not
+ * exist (not logged), -1 on another problem (logged).
+ */
+static int open_dir_ro(const char *dir, const struct eotp_logger *lg)
+{
+    struct stat st;
+    char safe[EOTP_FIELD_MAX];
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            return -2;
+        }
+        eotp_sanitize(safe, sizeof(safe), dir, true);
+        eotp_log(lg, LOG_ERR, "state: cannot open dir=%s error=\"%s\"", safe,
+                 strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+        (st.st_mode & 077) != 0) {
+        eotp_sanitize(safe, sizeof(safe), dir, true);
+        eotp_log(lg, LOG_ERR,
+                 "state: refusing dir=%s reason=\"must be a directory owned "
+                 "by root with mode 0700\"",
+                 safe);
+        (void)close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int eotp_state_peek_generic(const char *dir, const char *ns, const char *id,
+                            const struct eotp_logger *lg,
+                            struct eotp_state *st)
+{
+    struct eotp_state_handle h;
+    int r;
+
+    handle_init(&h, lg);
+    memset(st, 0, sizeof(*st));
+    if (!name_chars_ok(ns, "_", 15) ||
+        !name_chars_ok(id, "_.-ABCDEFGHIJKLMNOPQRSTUVWXYZ", 64)) {
+        eotp_log(lg, LOG_ERR, "state: bad generic record name");
+        return EOTP_E_INTERNAL;
+    }
+    (void)snprintf(h.name, sizeof(h.name), "%s%s-%s", GENERIC_PREFIX, ns, id);
+    h.dirfd = open_dir_ro(dir, lg);
+    if (h.dirfd < 0) {
+        r = h.dirfd == -2 ? EOTP_OK : EOTP_E_STATE;
+        h.dirfd = -1;
+        return r;
+    }
+    r = eotp_state_load(&h, st);
+    eotp_state_unlock(&h);
+    return r;
+}
+
 void eotp_state_unlock(struct eotp_state_handle *h)
 {
     if (h->lockfd >= 0) {

@@ -174,6 +174,16 @@ int eotp_state_lock_generic(const char *dir, const char *ns, const char *id,
                             const struct eotp_logger *lg,
                             struct eotp_state_handle *h);
 
+/*
+ * Read a generic record as last saved, without its lock and without
+ * creating anything (neither state_dir nor a lock file): saves replace a
+ * record atomically, so a reader sees the old or the new one.  st is
+ * empty when state_dir or the record does not exist.  Not pruned.
+ */
+int eotp_state_peek_generic(const char *dir, const char *ns, const char *id,
+                            const struct eotp_logger *lg,
+                            struct eotp_state *st);
+
 /* Read the record (empty when absent or corrupt, which is logged). */
 int eotp_state_load(struct eotp_state_handle *h, struct eotp_state *st);
 

@@ -327,6 +327,22 @@ int eotp_store_rec_get(struct eotp_store *s, const char *ns, const char *id,
     return s->ops->rec_get(s, ns, id, value, found);
 }
 
+int eotp_store_rec_peek(struct eotp_store *s, const char *ns, const char *id,
+                        long max_ms, char value[EOTP_STORE_VALUE_MAX],
+                        bool *found)
+{
+    value[0] = '\0';
+    *found = false;
+    if (!ns_ok(ns) || !id_ok(id) || max_ms <= 0 || s->ops->rec_get == NULL) {
+        return EOTP_E_INTERNAL;
+    }
+    s->nops++;
+    if (s->ops->rec_peek == NULL) {
+        return s->ops->rec_get(s, ns, id, value, found);
+    }
+    return s->ops->rec_peek(s, ns, id, max_ms, value, found);
+}
+
 int eotp_store_add_once(struct eotp_store *s, const char *ns, const char *id,
                         long ttl, bool *added)
 {

@@ -354,6 +354,21 @@ int eotp_store_rec_put(struct eotp_store *s, const char *ns, const char *id,
 int eotp_store_rec_get(struct eotp_store *s, const char *ns, const char *id,
                        char value[EOTP_STORE_VALUE_MAX], bool *found);
 
+/*
+ * The same as rec_get, but waiting at most max_ms and changing nothing,
+ * for a hint that must never delay or decide a login (delivery status at
+ * the prompt).  File: rec_get itself (no lock taken, nothing created).
+ * Redis: one round trip on the connection the login already has, capped
+ * at max_ms; never a connect (none open: EOTP_E_TRANSPORT) and never a
+ * fall back to state_dir or a refusal under redis_required.  After a
+ * timeout or error the connection is dropped and the next operation opens
+ * a new one; later peeks of this store fail at once (at most one new
+ * connection per login).  Any error means "not known".
+ */
+int eotp_store_rec_peek(struct eotp_store *s, const char *ns, const char *id,
+                        long max_ms, char value[EOTP_STORE_VALUE_MAX],
+                        bool *found);
+
 /* Add a record only if absent (used-once tokens, nonces): *added false
  * when it was there already.  Atomic. */
 int eotp_store_add_once(struct eotp_store *s, const char *ns, const char *id,
@@ -459,6 +474,10 @@ struct eotp_store_ops {
                    const char *value, long ttl);
     int (*rec_get)(struct eotp_store *s, const char *ns, const char *id,
                    char value[EOTP_STORE_VALUE_MAX], bool *found);
+    /* NULL: rec_get (a backend whose reads never wait). */
+    int (*rec_peek)(struct eotp_store *s, const char *ns, const char *id,
+                    long max_ms, char value[EOTP_STORE_VALUE_MAX],
+                    bool *found);
     int (*add_once)(struct eotp_store *s, const char *ns, const char *id,
                     long ttl, bool *added);
     int (*rate_take)(struct eotp_store *s, const char *ns, const char *id,

@@ -596,20 +596,31 @@ static int file_rec_put(struct eotp_store *s, const char *ns, const char *id,
     return rec_close(&rc, true, EOTP_OK);
 }
 
+/*
+ * A read takes no lock and creates nothing (neither state_dir nor a lock
+ * file): a missing record costs one failed open, and a reader at the
+ * prompt never waits for a writer (saves are atomic renames).
+ */
 static int file_rec_get(struct eotp_store *s, const char *ns, const char *id,
                         char value[EOTP_STORE_VALUE_MAX], bool *found)
 {
-    struct rec rc;
-    int r = gen_open(s, ns, id, 0, (long long)time(NULL), &rc);
+    struct eotp_state_need need = {0, 0, 0};
+    struct eotp_state *st = calloc(1, sizeof(*st));
+    int r;
 
-    if (r != EOTP_OK) {
-        return r;
+    if (st == NULL) {
+        return EOTP_E_NOMEM;
     }
-    if (rc.st->has_value) {
-        (void)snprintf(value, EOTP_STORE_VALUE_MAX, "%s", rc.st->value);
-        *found = true;
+    r = eotp_state_peek_generic(dir_of(s), ns, id, s->lg, st);
+    if (r == EOTP_OK) {
+        eotp_state_prune(st, &need, (long long)time(NULL));
+        if (st->has_value) {
+            (void)snprintf(value, EOTP_STORE_VALUE_MAX, "%s", st->value);
+            *found = true;
+        }
     }
-    return rec_close(&rc, false, EOTP_OK);
+    eotp_freezero(st, sizeof(*st));
+    return r;
 }
 
 static int file_add_once(struct eotp_store *s, const char *ns, const char *id,

@@ -64,6 +64,7 @@ struct rimpl {
     long long lease_pttl;    /* busy: ms until the other login's lease ends */
     struct eotp_store *file; /* the fallback, opened when needed */
     bool failed;             /* Redis unusable: file store from now on */
+    bool peek_off; /* a bounded read failed: no more in this login */
     char why[160];
 };
 
@@ -1384,6 +1385,38 @@ static int op_rec_get(struct eotp_store *s, const char *ns, const char *id,
     return eotp_store_rec_get(FILE_OF(s), ns, id, value, found);
 }
 
+/* A bounded read that never falls back (store.h). */
+static int op_rec_peek(struct eotp_store *s, const char *ns, const char *id,
+                       long max_ms, char value[EOTP_STORE_VALUE_MAX],
+                       bool *found)
+{
+    struct rimpl *im = s->impl;
+    int r;
+
+    if (FAILED(s)) {
+        return eotp_store_rec_get(FILE_OF(s), ns, id, value, found);
+    }
+    if (im->conn == NULL || im->peek_off) {
+        return EOTP_E_TRANSPORT;
+    }
+    eotp_redis_set_call_cap(im->conn, max_ms);
+    r = redis_rec_get(s, ns, id, value, found);
+    if (r == EOTP_OK) {
+        eotp_redis_set_call_cap(im->conn, 0);
+        return r;
+    }
+    /* Unusable now (a reply may still be on its way): the next operation
+     * opens a new connection, as at the start of a login.  A Redis too
+     * slow for max_ms stays so: no more bounded reads in this login, so
+     * it costs at most one new connection. */
+    eotp_debug(s->lg, "redis: bounded read failed reason=\"%s\" error=%s",
+               im->why, eotp_err_reason(r));
+    eotp_redis_close(im->conn);
+    im->conn = NULL;
+    im->peek_off = true;
+    return r;
+}
+
 static int op_add_once(struct eotp_store *s, const char *ns, const char *id,
                        long ttl, bool *added)
 {
@@ -1467,6 +1500,7 @@ static const struct eotp_store_ops redis_ops = {
     .sweep = op_sweep,
     .rec_put = op_rec_put,
     .rec_get = op_rec_get,
+    .rec_peek = op_rec_peek,
     .add_once = op_add_once,
     .rate_take = op_rate_take,
     .renew = op_renew,

@@ -181,13 +181,14 @@ static void log_outcome(const struct eotp_logger *lg, int pamr, bool bypassed,
     eotp_log(lg, prio,
              "%sresult=%s user=%s service=%s rhost=%s dest=%s "
              "message_id=%s channel=%s reused=%s wrong=%d unchecked=%d "
-             "reason=%s%s%s%s",
+             "reason=%s%s%s%s%s%s",
              bypassed ? "second factor BYPASSED (failmode=open) " : "", result,
              user, service, rhost, res->masked[0] != '\0' ? res->masked : "-",
              res->message_id[0] != '\0' ? res->message_id : "-",
              res->channel[0] != '\0' ? res->channel : "-",
              res->reused ? "yes" : "no", res->wrong - res->unchecked,
              res->unchecked, eotp_err_reason(res->err),
+             res->delivery[0] != '\0' ? " delivery=" : "", res->delivery,
              res->detail[0] != '\0' ? " " : "", res->detail,
              res->rescue ? " method=rescue" : "");
 }

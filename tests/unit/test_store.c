@@ -22,6 +22,7 @@
 #include "../../src/core/store.h"
 #include "../../src/core/store_redis.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -633,6 +634,82 @@ static void case_generic(struct fx *x)
                      EOTP_E_INTERNAL);
 }
 
+/* Entries in dir d other than . and .. (-1: cannot open). */
+static int dir_entries(const char *d)
+{
+    DIR *dp = opendir(d);
+    struct dirent *e;
+    int n = 0;
+
+    if (dp == NULL) {
+        return -1;
+    }
+    while ((e = readdir(dp)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            n++;
+        }
+    }
+    (void)closedir(dp);
+    return n;
+}
+
+/* Reads of generic records at the prompt (issue 14): rec_peek answers as
+ * rec_get; the file store's reads create nothing, not even state_dir. */
+static void case_peek(struct fx *x)
+{
+    char value[EOTP_STORE_VALUE_MAX];
+    bool found = true;
+    bool is_file = strcmp(eotp_store_name(x->s), "file") == 0;
+
+    if (is_file) {
+        int before = dir_entries(x->cfg.state_dir);
+
+        assert_int_equal(eotp_store_rec_get(x->s, "dlv", "17254074497725",
+                                            value, &found),
+                         EOTP_OK);
+        assert_false(found);
+        assert_int_equal(eotp_store_rec_peek(x->s, "dlv", "17254074497725", 20,
+                                             value, &found),
+                         EOTP_OK);
+        assert_false(found);
+        assert_int_equal(dir_entries(x->cfg.state_dir), before);
+    }
+    /* Redis: a peek never connects; the put opens the connection. */
+    assert_int_equal(eotp_store_rec_put(x->s, "dlv", "17254074497725",
+                                        "v1 s=sent c=sms t=5 e=0", 60),
+                     EOTP_OK);
+    assert_int_equal(eotp_store_rec_peek(x->s, "dlv", "17254074497725", 20,
+                                         value, &found),
+                     EOTP_OK);
+    assert_true(found);
+    assert_string_equal(value, "v1 s=sent c=sms t=5 e=0");
+    assert_int_equal(eotp_store_rec_peek(x->s, "dlv", "17254074497726", 20,
+                                         value, &found),
+                     EOTP_OK);
+    assert_false(found);
+    assert_string_equal(value, "");
+    assert_int_equal(eotp_store_rec_peek(x->s, "dlv", "17254074497725", 0,
+                                         value, &found),
+                     EOTP_E_INTERNAL);
+    if (is_file) {
+        char gone[96];
+        struct eotp_cfg *cfg = &x->cfg;
+        struct eotp_store *s2 = NULL;
+
+        /* A state_dir that does not exist is not created by a read. */
+        (void)snprintf(gone, sizeof(gone), "%s/none", cfg->state_dir);
+        free(cfg->state_dir);
+        cfg->state_dir = strdup(gone);
+        assert_non_null(cfg->state_dir);
+        assert_int_equal(eotp_store_file_open(cfg, &lg, &s2), EOTP_OK);
+        assert_int_equal(eotp_store_rec_get(s2, "dlv", "1", value, &found),
+                         EOTP_OK);
+        assert_false(found);
+        eotp_store_close(s2);
+        assert_int_equal(access(gone, F_OK), -1);
+    }
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 struct scase {
@@ -652,6 +729,7 @@ static const struct scase cases[] = {
     {"show_reset", case_show_reset},
     {"ids", case_ids},
     {"generic", case_generic},
+    {"peek", case_peek},
 };
 
 static void run_case(void **state)
