@@ -117,6 +117,11 @@ struct eotp_cfg {
     long redis_timeout;        /* ms of Redis time per login */
     bool redis_insecure;       /* allow redis:// beyond loopback */
     bool redis_required;       /* no Redis: refuse, never state_dir */
+    /* Notifications (issue 16, notify.h).  Off without notify_template. */
+    char *notify_template;         /* custom-message template id */
+    char *notify_on;               /* list of events; NULL: the default */
+    long notify_timeout;           /* ms for one notice, inside deadline */
+    struct eotp_rate notify_limit; /* notices per user */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */
