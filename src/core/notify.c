@@ -170,8 +170,8 @@ static int send_notice(const struct eotp_notify_ctx *ctx,
     struct eotp_http *h = eotp_api_http(ctx->api);
     char vals[6][EOTP_PARAM_VALUE_MAX + 1];
     struct eotp_kv kv[6] = {
-        {"user", vals[0]},    {"host", vals[1]},  {"service", vals[2]},
-        {"rhost", vals[3]},   {"event", vals[4]}, {"time", vals[5]},
+        {"user", vals[0]},  {"host", vals[1]},  {"service", vals[2]},
+        {"rhost", vals[3]}, {"event", vals[4]}, {"time", vals[5]},
     };
     struct eotp_send_resp resp;
     const char *to[1] = {ctx->dest};

@@ -767,8 +767,8 @@ static void notify_end(struct flow *f, int r)
         (void)eotp_notify_lockout(&nc, f->lockout_wait);
     } else if (r == EOTP_OK) {
         (void)eotp_notify_event(&nc, EOTP_NOTIFY_SUCCESS);
-    } else if (eotp_policy_open_bypass(f->cfg->failmode, r,
-                                       f->res->code_out, NULL)) {
+    } else if (eotp_policy_open_bypass(f->cfg->failmode, r, f->res->code_out,
+                                       NULL)) {
         (void)eotp_notify_event(&nc, EOTP_NOTIFY_BYPASS);
     }
 }

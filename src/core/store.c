@@ -302,8 +302,8 @@ static bool ttl_ok(long ttl, long max)
 int eotp_store_rec_put(struct eotp_store *s, const char *ns, const char *id,
                        const char *value, long ttl)
 {
-    if (!ns_ok(ns) || !id_ok(id) || !value_ok(value) || !ttl_ok(ttl, EOTP_REC_TTL_MAX) ||
-        s->ops->rec_put == NULL) {
+    if (!ns_ok(ns) || !id_ok(id) || !value_ok(value) ||
+        !ttl_ok(ttl, EOTP_REC_TTL_MAX) || s->ops->rec_put == NULL) {
         return EOTP_E_INTERNAL;
     }
     s->nops++;

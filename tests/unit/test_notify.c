@@ -88,8 +88,8 @@ static void test_wants(void **state)
     assert_true(eotp_notify_wants(&cfg, EOTP_NOTIFY_NEW_RHOST));
     /* A bad word is refused and named. */
     logged[0] = '\0';
-    assert_int_equal(eotp_cfg_set(&cfg, "notify_on", "lockout, lokcout",
-                                  false, "test", &lg),
+    assert_int_equal(eotp_cfg_set(&cfg, "notify_on", "lockout, lokcout", false,
+                                  "test", &lg),
                      EOTP_E_CONFIG);
     assert_non_null(strstr(logged, "item=lokcout"));
     assert_non_null(strstr(logged, "(valid: " EOTP_NOTIFY_EVENT_NAMES ")"));
