@@ -134,5 +134,7 @@ void eotp_doc_check_smpp_tls(struct eotp_doctor *d);
 void eotp_doc_check_smpp(struct eotp_doctor *d);
 /* redis_url or redis_sentinels (doctor_redis.c). */
 void eotp_doc_check_redis(struct eotp_doctor *d);
+/* notify_template (doctor_notify.c); network: skips itself. */
+void eotp_doc_check_notify(struct eotp_doctor *d);
 
 #endif
