@@ -151,6 +151,13 @@ login daemon $PHONE --rhost 192.0.2.7 -- @code
 assert_eq "new_rhost alone: only the first login from the address" \
     "$PHONE $KEYS new_rhost 192.0.2.7 eotp daemon" "$(notices)"
 
+# Local codes (code_mode = local) reach the lockout in another place.
+fresh notify_template=pam-notify lockout=3/900 code_mode=local
+login daemon $PHONE --rhost 192.0.2.1 -- @wrong @wrong @wrong
+assert_eq "local codes: the lockout is reached" PAM_AUTH_ERR "$RES"
+assert_eq "local codes: one lockout notice" \
+    "$PHONE $KEYS lockout 192.0.2.1 eotp daemon" "$(notices)"
+
 # ---- bypass -------------------------------------------------------------------
 
 fresh notify_template=pam-notify failmode=open
@@ -168,6 +175,20 @@ mockctl fault status500 --path /v1/messages >/dev/null
 login daemon $PHONE --rhost 192.0.2.1 -- @code
 assert_eq "failmode closed: service down denies" PAM_AUTHINFO_UNAVAIL "$RES"
 assert_eq "failmode closed: no bypass notice" 0 "$(count_notices)"
+
+# A bypass after the send used up the deadline: no time left for a notice.
+fresh notify_template=pam-notify failmode=open timeout=2 connect_timeout=1 deadline=2
+mockctl fault blackhole --path /v1/messages >/dev/null
+login daemon $PHONE --rhost 192.0.2.1 -- @code
+assert_eq "bypass after a timeout that used the deadline" PAM_SUCCESS "$RES"
+assert_match "no time left: the notice is not sent, and says why" \
+    'notification not sent event=bypass .*result=timeout deadline=passed' "$OUT"
+assert_eq "no time left: nothing reached /v1/custom-messages" 0 "$(count_notices)"
+if [ "$ELAPSED" -lt 6000 ]; then
+    t_ok "no time left: the login is not made longer"
+else
+    t_fail "no time left: the login is not made longer" "took $ELAPSED ms"
+fi
 
 # ---- a failing notice changes nothing -----------------------------------------
 
@@ -237,5 +258,47 @@ assert_match "notify_on without notify_template: said so" \
 fresh notify_template=pam-notify notify_timeout=50
 login daemon $PHONE -- @code
 assert_eq "notify_timeout below 100 ms: refused" PAM_SERVICE_ERR "$RES"
+
+# ---- fleet-wide on Redis -------------------------------------------------------
+# Two "hosts" (a state_dir each) sharing one Redis: an address seen by one
+# is known to the other, and the per-user limit counts on both.
+
+if command -v redis-server >/dev/null; then
+    . "$TESTS_DIR/redis/redisenv.sh"
+    if redis_start main; then
+        for h in a b; do
+            write_conf "$T/conf$h" "state_dir=$T/state$h" "redis_url=$(redis_url main)" \
+                "redis_ca_file=$T/redis-certs/ca.pem" notify_template=pam-notify \
+                "notify_on=success, new_rhost" notify_limit=3/3600
+            printf 'auth required %s conf=%s\n' "$MODULE" "$T/conf$h" >"$T/pam.d/host$h"
+        done
+        mockctl reset >/dev/null
+        mark
+        SVC=hosta login daemon $PHONE --rhost 203.0.113.5 -- @code
+        assert_eq "redis: first login on host a, new address" \
+            "$PHONE $KEYS new_rhost 203.0.113.5 hosta daemon" "$(notices)"
+        mark
+        SVC=hostb login daemon $PHONE --rhost 203.0.113.5 -- @code
+        assert_eq "redis: the same address on host b is known fleet-wide" \
+            "$PHONE $KEYS success 203.0.113.5 hostb daemon" "$(notices)"
+        assert_no_match "redis: host b used Redis" 'redis: cannot be used' "$OUT"
+        mark
+        SVC=hosta login daemon $PHONE --rhost 203.0.113.5 -- @code
+        SVC=hostb login daemon $PHONE --rhost 203.0.113.5 -- @code
+        assert_eq "redis: notify_limit = 3/3600 counts on every host" 1 "$(count_notices)"
+        assert_eq "redis: nothing in the hosts' state_dirs" "" \
+            "$(find "$T/statea" "$T/stateb" -name '+x-*' 2>/dev/null)"
+        nrec=$(redis_cli main --scan --pattern 'eotp:v1:rec:*' | grep -c .)
+        if [ "$nrec" -ge 2 ]; then
+            t_ok "redis: the records are in Redis, under keyed names"
+        else
+            t_fail "redis: the records are in Redis, under keyed names" "$nrec keys"
+        fi
+        assert_eq "redis: no address or user name in any key" 0 \
+            "$(redis_cli main --scan --pattern '*' | grep -c -e 203.0.113 -e daemon)"
+    else
+        t_fail "redis-server starts"
+    fi
+fi
 
 t_summary
