@@ -192,6 +192,12 @@ static int send_notice(const struct eotp_notify_ctx *ctx,
     int r;
 
     detail[0] = '\0';
+    /* Its own timeout, inside what the login's deadline has left. */
+    left = eotp_http_time_left(h);
+    if (left <= 0) {
+        return not_sent(ctx, ev, EOTP_E_TIMEOUT, "deadline=passed");
+    }
+    limit = cfg->notify_timeout < left ? cfg->notify_timeout : left;
     /* At most notify_limit notices per user. */
     r = rec_id(ctx, "notify-v1", NULL, id);
     if (r == EOTP_OK) {
@@ -208,12 +214,6 @@ static int send_notice(const struct eotp_notify_ctx *ctx,
                        wait);
         return not_sent(ctx, ev, EOTP_E_RATE_LIMIT, detail);
     }
-    /* Its own timeout, inside what the login's deadline has left. */
-    left = eotp_http_time_left(h);
-    if (left <= 0) {
-        return not_sent(ctx, ev, EOTP_E_TIMEOUT, "deadline=passed");
-    }
-    limit = cfg->notify_timeout < left ? cfg->notify_timeout : left;
 
     if (gethostname(host, sizeof(host)) != 0) {
         host[0] = '\0';
