@@ -102,17 +102,23 @@ static int not_sent(const struct eotp_notify_ctx *ctx,
 /* ---- records ------------------------------------------------------------ */
 
 /* HMAC(store key, tag NUL user [NUL extra]) as a record id. */
-static int rec_id(const struct eotp_notify_ctx *ctx, const char *tag,
-                  const char *extra, char id[EOTP_STORE_ID_HEX])
+static int user_rec_id(struct eotp_store *s, const char *user, const char *tag,
+                       const char *extra, char id[EOTP_STORE_ID_HEX])
 {
     const unsigned char *key = NULL;
-    const char *parts[3] = {tag, ctx->login->user, extra};
-    int r = eotp_store_key(ctx->store, &key);
+    const char *parts[3] = {tag, user, extra};
+    int r = eotp_store_key(s, &key);
 
     if (r != EOTP_OK) {
         return r;
     }
     return eotp_keyed_hash(key, parts, extra != NULL ? 3 : 2, id);
+}
+
+static int rec_id(const struct eotp_notify_ctx *ctx, const char *tag,
+                  const char *extra, char id[EOTP_STORE_ID_HEX])
+{
+    return user_rec_id(ctx->store, ctx->login->user, tag, extra, id);
 }
 
 /*
@@ -359,4 +365,16 @@ int eotp_notify_lockout(const struct eotp_notify_ctx *ctx, long wait)
         return EOTP_OK;
     }
     return send_notice(ctx, EOTP_NOTIFY_LOCKOUT);
+}
+
+int eotp_notify_forget_lockout(struct eotp_store *s, const char *user)
+{
+    char id[EOTP_STORE_ID_HEX];
+    int r = user_rec_id(s, user, "lockout-v1", NULL, id);
+
+    if (r == EOTP_OK) {
+        /* No delete among the generic records: expire in a second. */
+        r = eotp_store_rec_put(s, EOTP_NOTIFY_NS_ONCE, id, "", 1);
+    }
+    return r;
 }

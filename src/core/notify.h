@@ -94,4 +94,10 @@ int eotp_notify_event(const struct eotp_notify_ctx *ctx,
  */
 int eotp_notify_lockout(const struct eotp_notify_ctx *ctx, long wait);
 
+/*
+ * After "state reset USER": the user's lockout notice marker expires
+ * within a second, so that a new lockout is told again.
+ */
+int eotp_notify_forget_lockout(struct eotp_store *s, const char *user);
+
 #endif

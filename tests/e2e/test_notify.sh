@@ -110,6 +110,11 @@ assert_eq "locked out afterwards: denied" PAM_AUTH_ERR "$RES"
 assert_eq "still locked out: no second notice" 1 "$(count_notices)"
 login daemon $PHONE --rhost 192.0.2.1 -- @code
 assert_eq "once per lockout, not per login" 1 "$(count_notices)"
+"$CLI" -c "$T/conf" state reset daemon >/dev/null
+mockctl reset >/dev/null # the reset forgot the pending code: no 3004
+sleep 1.2 # the marker of the lockout told expires a second after the reset
+login daemon $PHONE --rhost 192.0.2.1 -- @wrong @wrong @wrong
+assert_eq "after 'state reset', a new lockout is told again" 2 "$(count_notices)"
 
 # Default notify_on (lockout, rescue, bypass): a success sends nothing.
 fresh notify_template=pam-notify
