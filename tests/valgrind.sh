@@ -124,6 +124,18 @@ vlogin "unknown config key" PAM_SERVICE_ERR daemon -- @code
 fresh
 service "conf=$T/missing.conf" failmode=open
 vlogin "missing config, failmode=open" PAM_SUCCESS daemon -- @code
+# Notifications (issue 16): a notice sent, the lockout's, a failing one,
+# the bypass's.
+fresh notify_template=pam-notify "notify_on=success, new_rhost"
+vlogin "notice: new_rhost" PAM_SUCCESS daemon --rhost 192.0.2.7 -- @code
+fresh notify_template=pam-notify lockout=3/900
+vlogin "notice: lockout" PAM_AUTH_ERR daemon -- @wrong @wrong @wrong
+fresh notify_template=pam-notify notify_on=success
+mockctl fault status500 --path /v1/custom-messages >/dev/null
+vlogin "notice: the service fails" PAM_SUCCESS daemon -- @code
+fresh notify_template=pam-notify failmode=open
+mockctl fault status500 --path /v1/messages >/dev/null
+vlogin "notice: bypass" PAM_SUCCESS daemon -- @code
 # Many logins in one process: nothing may pile up between them (the
 # per-user send limit would stop the sixth).
 fresh send_limit=off

@@ -55,7 +55,8 @@ static const char *const usage_lines[] = {
     "alt_templates template; with transport = smpp, one bind and unbind",
     "with the configured credentials (nothing is sent); with redis_url or",
     "redis_sentinels: connect, TLS, AUTH, role, the script, probe keys and",
-    "latency.",
+    "latency; with notify_template: it exists, is Approved, needs no code,",
+    "and uses only the params a notice sends.",
     "",
     "Options:",
     "  --offline           skip the checks that need the network",
@@ -332,8 +333,9 @@ static const struct doctor_check checks[] = {
     {"code_shape", true, eotp_doc_check_code_shape},
     {"alt_templates", true, eotp_doc_check_alt_templates},
     {"smpp_tls", false, eotp_doc_check_smpp_tls},
-    {"smpp", false, eotp_doc_check_smpp},   /* network: skips itself */
-    {"redis", false, eotp_doc_check_redis}, /* network: skips itself */
+    {"smpp", false, eotp_doc_check_smpp},     /* network: skips itself */
+    {"redis", false, eotp_doc_check_redis},   /* network: skips itself */
+    {"notify", false, eotp_doc_check_notify}, /* network: skips itself */
 
     /* The receiver's files, the last notification (Redis: skips itself
      * with --offline). */

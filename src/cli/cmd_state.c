@@ -8,6 +8,7 @@
 
 #include "../core/err.h"
 #include "../core/limits.h"
+#include "../core/notify.h"
 #include "../core/policy.h"
 #include "../core/secret.h"
 #include "../core/state.h"
@@ -187,6 +188,10 @@ static int run(int argc, char **argv, const struct eotp_global *g, bool reset)
                              rhost != NULL ? EOTP_STORE_RHOST
                                            : EOTP_STORE_USER,
                              &present);
+        if (r == EOTP_OK && rhost == NULL && cfg.notify_template != NULL) {
+            /* A new lockout after the reset is told again (notify.h). */
+            (void)eotp_notify_forget_lockout(store, user);
+        }
     } else {
         r = eotp_store_show(store, &who,
                             rhost != NULL ? EOTP_STORE_RHOST : EOTP_STORE_USER,

@@ -136,5 +136,7 @@ void eotp_doc_check_smpp(struct eotp_doctor *d);
 void eotp_doc_check_redis(struct eotp_doctor *d);
 /* The callback receiver and the last notification (doctor_callback.c). */
 void eotp_doc_check_callback(struct eotp_doctor *d);
+/* notify_template (doctor_notify.c); network: skips itself. */
+void eotp_doc_check_notify(struct eotp_doctor *d);
 
 #endif

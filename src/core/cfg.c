@@ -5,6 +5,7 @@
 #include "cfg.h"
 
 #include "ldap.h"
+#include "notify.h"
 #include "redis.h"
 #include "safefile.h"
 #include "secret.h"
@@ -325,6 +326,11 @@ static bool check_system_id(const char *v)
     return true;
 }
 
+static bool check_notify_event(const char *v)
+{
+    return eotp_notify_event_from_name(v) >= 0;
+}
+
 static bool check_redis_user(const char *v)
 {
     return strlen(v) <= 128 && strpbrk(v, " \t,:@") == NULL;
@@ -457,6 +463,13 @@ static const struct key keys[] = {
     {"delivery_status", KT_BOOL, OFF(delivery_status), 0, 0, NULL, 0, NULL},
     {"delivery_status_wait", KT_LONG, OFF(delivery_status_wait), 1, 1000, NULL,
      0, NULL},
+    /* Notifications (issue 16, notify.c). */
+    {"notify_template", KT_STRING, OFF(notify_template), 1, 128, NULL, 0,
+     NULL},
+    {"notify_on", KT_LIST, OFF(notify_on), 0, 0, NULL, 0, check_notify_event},
+    {"notify_timeout", KT_LONG, OFF(notify_timeout), 100, 10000, NULL, 0,
+     NULL},
+    {"notify_limit", KT_RATE, OFF(notify_limit), 0, 0, NULL, 0, NULL},
 };
 
 /*
@@ -494,6 +507,7 @@ static const struct {
     {"params", "name=text, text may use %h %s %u %r %c %%"},
     {"alt_templates",
      "channel:template_id, channel one of sms, whatsapp, email, voice"},
+    {"notify_on", EOTP_NOTIFY_EVENT_NAMES},
 };
 
 static const char *value_hint(const struct key *k)
@@ -774,6 +788,9 @@ int eotp_cfg_init(struct eotp_cfg *cfg)
     cfg->callback_max_age = 300;
     cfg->delivery_status = true;
     cfg->delivery_status_wait = 20;
+    cfg->notify_timeout = EOTP_NOTIFY_TIMEOUT_DEFAULT;
+    cfg->notify_limit.count = EOTP_NOTIFY_LIMIT_COUNT;
+    cfg->notify_limit.seconds = EOTP_NOTIFY_LIMIT_SECONDS;
     if (cfg->api_url == NULL || cfg->language == NULL ||
         cfg->user_map == NULL || cfg->state_dir == NULL ||
         cfg->rescue_file == NULL || cfg->user_sources == NULL ||
@@ -1387,6 +1404,12 @@ int eotp_cfg_validate(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
         ret = EOTP_E_CONFIG;
     }
     if (validate_redis(cfg, lg) != EOTP_OK) {
+        ret = EOTP_E_CONFIG;
+    }
+    if (cfg->notify_on != NULL && cfg->notify_template == NULL) {
+        eotp_log(lg, LOG_ERR,
+                 "config: notify_on is set but notify_template is not (no "
+                 "notice can be sent without a template)");
         ret = EOTP_E_CONFIG;
     }
     if (cfg->dev_key != NULL && strchr(cfg->dev_key, ':') != NULL) {

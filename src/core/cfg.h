@@ -133,6 +133,11 @@ struct eotp_cfg {
     /* Delivery status at the prompt (issue 14, delivery_prompt.c). */
     bool delivery_status;      /* look the code's status up; default yes */
     long delivery_status_wait; /* ms a lookup may take at most (Redis) */
+    /* Notifications (issue 16, notify.h).  Off without notify_template. */
+    char *notify_template;         /* custom-message template id */
+    char *notify_on;               /* list of events; NULL: the default */
+    long notify_timeout;           /* ms for one notice, inside deadline */
+    struct eotp_rate notify_limit; /* notices per user */
 };
 
 /* Fill in the defaults.  Returns 0 or EOTP_E_NOMEM. */

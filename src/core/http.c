@@ -181,6 +181,16 @@ long eotp_http_time_left(const struct eotp_http *h)
     return h->budget_ms < 0 ? 1000L * 1000 * 1000 : h->budget_ms;
 }
 
+long eotp_http_set_timeout(struct eotp_http *h, long timeout_ms)
+{
+    long old = h->timeout_ms;
+
+    if (timeout_ms > 0) {
+        h->timeout_ms = timeout_ms;
+    }
+    return old;
+}
+
 void eotp_http_spend(struct eotp_http *h, long ms)
 {
     if (h->budget_ms >= 0 && ms > 0) {

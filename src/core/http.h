@@ -61,6 +61,13 @@ const char *eotp_http_last_error(const struct eotp_http *h);
 /* Milliseconds of the deadline left (a large number when none). */
 long eotp_http_time_left(const struct eotp_http *h);
 
+/*
+ * Set the time one request may take in all (ms, > 0; the deadline left
+ * still caps it) and return the previous value: a notification's own
+ * short timeout on the login's handle (notify.c).
+ */
+long eotp_http_set_timeout(struct eotp_http *h, long timeout_ms);
+
 /* Count ms of API time spent outside this handle (the SMPP transport). */
 void eotp_http_spend(struct eotp_http *h, long ms);
 

@@ -17,6 +17,7 @@
 #include "limits.h"
 #include "localcode.h"
 #include "lookup.h"
+#include "notify.h"
 #include "policy.h"
 #include "rescue.h"
 #include "secret.h"
@@ -73,6 +74,7 @@ struct flow {
     bool brief;                        /* the lead says it: "Code: " */
     char dlv_told[EOTP_MSGID_MAX + 1]; /* "delivered" said for this id */
     unsigned int dlv_tried;            /* alternatives switched to */
+    long lockout_wait; /* this login reached the lockout (notify.c) */
 };
 
 const char *eotp_channel_label(const char *channel)
@@ -227,6 +229,9 @@ static int locked_out(struct flow *f, long wait, const char *when_met)
     char when[32];
     char msg[96];
 
+    if (strcmp(when_met, LOCKED_NOW) == 0) {
+        f->lockout_wait = wait;
+    }
     f->res->retry_in = wait;
     (void)snprintf(f->res->detail, sizeof(f->res->detail),
                    "limit=lockout count=%ld window=%ld retry_in=%ld",
@@ -705,7 +710,6 @@ static int rescue_answer(struct flow *f, const char *canon, bool *verified,
         *verified = true;
         f->res->rescue = true;
         eotp_log(f->lg, LOG_NOTICE, "rescue code used %s", ids);
-        /* notify (issue 16): fire the "rescue" event here. */
         return EOTP_OK;
     case EOTP_RESCUE_LOCKED:
         f->res->wrong++;
@@ -1001,6 +1005,35 @@ static int dlv_after_wrong(struct flow *f, char *lead, size_t leadlen)
 
 /* ---- the flow ----------------------------------------------------------- */
 
+/*
+ * Notices about this login (notify.h), once its verdict r is known: best
+ * effort, bounded by notify_timeout and the deadline, never changes r.
+ */
+static void notify_end(struct flow *f, int r)
+{
+    struct eotp_notify_ctx nc;
+
+    if (f->cfg->notify_template == NULL) {
+        return;
+    }
+    nc.cfg = f->cfg;
+    nc.login = f->login;
+    nc.lg = f->lg;
+    nc.store = f->store;
+    nc.api = f->api;
+    nc.dest = f->dests->n > 0 ? f->dests->dest[0] : NULL;
+    if (f->lockout_wait > 0) {
+        (void)eotp_notify_lockout(&nc, f->lockout_wait);
+    } else if (r == EOTP_OK && f->res->rescue) {
+        (void)eotp_notify_event(&nc, EOTP_NOTIFY_RESCUE);
+    } else if (r == EOTP_OK) {
+        (void)eotp_notify_event(&nc, EOTP_NOTIFY_SUCCESS);
+    } else if (eotp_policy_open_bypass(f->cfg->failmode, r, f->res->code_out,
+                                       NULL)) {
+        (void)eotp_notify_event(&nc, EOTP_NOTIFY_BYPASS);
+    }
+}
+
 static int prompt_loop(struct flow *f)
 {
     const struct eotp_cfg *cfg = f->cfg;
@@ -1203,6 +1236,7 @@ out:
     }
     res->err = r;
     if (f != NULL) {
+        notify_end(f, r);
         eotp_api_free(f->api);
         if (used_state && r != EOTP_E_STATE) {
             eotp_store_sweep(f->store);

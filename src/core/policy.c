@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -343,4 +344,39 @@ bool eotp_policy_code_ok(const struct eotp_cfg *cfg, const char *answer)
         return n == (size_t)cfg->code_length;
     }
     return n >= 4;
+}
+
+bool eotp_policy_open_bypass(int failmode, int err, bool code_out,
+                             const char **why)
+{
+    if (why != NULL) {
+        *why = NULL;
+    }
+    if (failmode != EOTP_FAIL_OPEN || !eotp_err_is_service_failure(err)) {
+        return false;
+    }
+    if (getauxval(AT_SECURE) != 0) {
+        /*
+         * A setuid program (sudo, su) runs with the invoking user's
+         * resource limits, so that user could make TLS or memory fail on
+         * purpose: failmode=open must never turn that into a bypass.
+         */
+        if (why != NULL) {
+            *why = "failmode=open ignored in a setuid program";
+        }
+        return false;
+    }
+    if (code_out) {
+        /*
+         * The service was up when it sent the code: a failure after that
+         * (checking the answer, a resend) is no outage that leaves the
+         * user without a second factor, and letting it through would let
+         * whoever can disturb the verification in with any answer.
+         */
+        if (why != NULL) {
+            *why = "failmode=open ignored: a code was sent";
+        }
+        return false;
+    }
+    return true;
 }

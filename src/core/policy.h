@@ -83,4 +83,16 @@ bool eotp_policy_is_sshd_junk(const char *s);
 /* Can answer be a code for this configuration (code_length, code_type)? */
 bool eotp_policy_code_ok(const struct eotp_cfg *cfg, const char *answer);
 
+/*
+ * Does failmode let the outcome err through without a second factor?
+ * Only failmode open and a service failure (eotp_err_is_service_failure),
+ * and never in a setuid program nor once a code was sent (code_out).
+ * When failmode open does not apply for one of those two reasons, *why
+ * (may be NULL) gets the fixed log text saying which; else NULL.  The
+ * module decides with this, and the login flow tells a bypass with it
+ * (notify.c), so the two never differ.
+ */
+bool eotp_policy_open_bypass(int failmode, int err, bool code_out,
+                             const char **why);
+
 #endif

@@ -1239,7 +1239,7 @@ void eotp_state_prune(struct eotp_state *st,
     st->ngrace = o;
     st->grace_window = o > 0 ? gw : gneed;
     if (st->has_value && (st->value_expires <= now ||
-                          st->value_expires > now + EOTP_WINDOW_MAX)) {
+                          st->value_expires > now + EOTP_REC_TTL_MAX)) {
         st->has_value = false;
         st->value_expires = 0;
         eotp_memzero(st->value, sizeof(st->value));

@@ -299,16 +299,18 @@ static bool value_ok(const char *v)
     return n < EOTP_STORE_VALUE_MAX;
 }
 
-static bool ttl_ok(long ttl)
+/* A rate window (rate_take) is at most EOTP_WINDOW_MAX, a record's TTL
+ * (rec_put, add_once) at most EOTP_REC_TTL_MAX. */
+static bool ttl_ok(long ttl, long max)
 {
-    return ttl >= 1 && ttl <= EOTP_WINDOW_MAX;
+    return ttl >= 1 && ttl <= max;
 }
 
 int eotp_store_rec_put(struct eotp_store *s, const char *ns, const char *id,
                        const char *value, long ttl)
 {
-    if (!ns_ok(ns) || !id_ok(id) || !value_ok(value) || !ttl_ok(ttl) ||
-        s->ops->rec_put == NULL) {
+    if (!ns_ok(ns) || !id_ok(id) || !value_ok(value) ||
+        !ttl_ok(ttl, EOTP_REC_TTL_MAX) || s->ops->rec_put == NULL) {
         return EOTP_E_INTERNAL;
     }
     s->nops++;
@@ -347,7 +349,8 @@ int eotp_store_add_once(struct eotp_store *s, const char *ns, const char *id,
                         long ttl, bool *added)
 {
     *added = false;
-    if (!ns_ok(ns) || !id_ok(id) || !ttl_ok(ttl) || s->ops->add_once == NULL) {
+    if (!ns_ok(ns) || !id_ok(id) || !ttl_ok(ttl, EOTP_REC_TTL_MAX) ||
+        s->ops->add_once == NULL) {
         return EOTP_E_INTERNAL;
     }
     s->nops++;
@@ -359,7 +362,7 @@ int eotp_store_rate_take(struct eotp_store *s, const char *ns, const char *id,
 {
     *wait = 0;
     if (!ns_ok(ns) || !id_ok(id) || rate == NULL ||
-        (rate->count > 0 && !ttl_ok(rate->seconds)) ||
+        (rate->count > 0 && !ttl_ok(rate->seconds, EOTP_WINDOW_MAX)) ||
         s->ops->rate_take == NULL) {
         return EOTP_E_INTERNAL;
     }

@@ -342,7 +342,8 @@ void eotp_store_sweep(struct eotp_store *s);
  * days").  ns: 1 to EOTP_STORE_NS_MAX-1 characters of [a-z0-9_]; id: a
  * keyed hash or a service id, [A-Za-z0-9_.-], 1 to 64 characters; value:
  * printable ASCII without newline, shorter than EOTP_STORE_VALUE_MAX; ttl:
- * 1 to EOTP_WINDOW_MAX seconds.  A backend that does not provide one
+ * 1 to EOTP_REC_TTL_MAX seconds (31 days; a rate_take window: 1 to
+ * EOTP_WINDOW_MAX).  A backend that does not provide one
  * returns EOTP_E_INTERNAL.
  */
 

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 static void emit_syslog(void *ctx, int prio, const char *line)
 {
@@ -206,6 +205,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     int arg_failmode = EOTP_FAIL_CLOSED;
     enum eotp_failmode failmode;
     bool bypassed = false;
+    const char *why = NULL;
     bool cfg_ready = false;
     bool user_known = false; /* eotp_authenticate found the account */
     char unknown[EOTP_USER_NAME_MAX + 1];
@@ -280,29 +280,10 @@ decide:
         known_items(pamh, &login, unknown, sizeof(unknown));
     }
     failmode = cfg_ready ? (enum eotp_failmode)cfg.failmode : EOTP_FAIL_CLOSED;
-    if (failmode == EOTP_FAIL_OPEN && eotp_err_is_service_failure(r) &&
-        getauxval(AT_SECURE) != 0) {
-        /*
-         * A setuid program (sudo, su) runs with the invoking user's
-         * resource limits, so that user could make TLS or memory fail on
-         * purpose: failmode=open must never turn that into a bypass.
-         */
-        eotp_log(&lg, LOG_WARNING,
-                 "failmode=open ignored in a setuid program reason=%s",
-                 eotp_err_reason(r));
-        failmode = EOTP_FAIL_CLOSED;
-    }
-    if (failmode == EOTP_FAIL_OPEN && eotp_err_is_service_failure(r) &&
-        res.code_out) {
-        /*
-         * The service was up when it sent the code: a failure after that
-         * (checking the answer, a resend) is no outage that leaves the
-         * user without a second factor, and letting it through would let
-         * whoever can disturb the verification in with any answer.
-         */
-        eotp_log(&lg, LOG_WARNING,
-                 "failmode=open ignored: a code was sent reason=%s",
-                 eotp_err_reason(r));
+    if (!eotp_policy_open_bypass((int)failmode, r, res.code_out, &why) &&
+        why != NULL) {
+        /* Not in a setuid program, not once a code was sent (policy.c). */
+        eotp_log(&lg, LOG_WARNING, "%s reason=%s", why, eotp_err_reason(r));
         failmode = EOTP_FAIL_CLOSED;
     }
     pamr = eotp_err_to_pam(r, failmode, &bypassed);

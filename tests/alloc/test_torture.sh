@@ -203,6 +203,15 @@ scenario "unmapped user" PAM_USER_UNKNOWN none prep_plain sys @code
 scenario "3004: earlier code reused" PAM_SUCCESS none prep_3004 daemon @code
 scenario "failmode open, 5xx on send" PAM_SUCCESS 5xx prep_5xx daemon @code
 
+# Notifications (issue 16): a failed allocation in a notice is logged and
+# changes nothing.
+write_conf "$T/conf.notify" failmode=open notify_template=pam-notify \
+    "notify_on=lockout, bypass, success, new_rhost" lockout=3/900
+service "conf=$T/conf.notify"
+scenario "notify: success" PAM_SUCCESS none prep_plain daemon @code
+scenario "notify: lockout" PAM_AUTH_ERR none prep_plain daemon @wrong @wrong @wrong
+scenario "notify: bypass" PAM_SUCCESS 5xx prep_5xx daemon @code
+
 write_conf "$T/conf.bad" failmode=open frobnicate=yes
 service "conf=$T/conf.bad" failmode=open
 scenario "config error (unknown key)" PAM_SERVICE_ERR none prep_plain daemon @code

@@ -83,7 +83,7 @@ assert_no_match "good setup: no FAIL, WARN or SKIP" "^(FAIL|WARN|SKIP)" "$OUT"
 for check in "config file" "config keys" "user map" "groups" "ca_file" \
     "state_dir" "PAM stacks: no stack" "directory: not used" "TLS to" \
     "credentials" "template pam-otp" "code shape: template pam-otp sends 6 digits" \
-    "alt_templates: not set"; do
+    "alt_templates: not set" "notifications: off"; do
     assert_match "good setup: OK $check" "^OK  $check" "$OUT"
 done
 
@@ -92,7 +92,7 @@ assert_eq "--json: exit 0" 0 "$RC"
 assert_eq "--json: one valid document, every check ok" "True" \
     "$(jq_py 'all(c["status"] == "ok" and c["fix"] is None and c["name"] and c["message"] for c in d["checks"]) and d["exit_status"] == 0 and d["fail"] == 0 and len(d["checks"]) == d["ok"] >= 12')"
 assert_eq "--json: the check names" \
-    "alt_templates ca_file code_shape config config_file credentials directory groups ldap_insecure pam_stack state_dir template tls user_map" \
+    "alt_templates ca_file code_shape config config_file credentials directory groups ldap_insecure notify pam_stack state_dir template tls user_map" \
     "$(jq_py '" ".join(sorted(set(c["name"] for c in d["checks"])))')"
 
 n_before=$(mock_request_count /v1/template-configs)
@@ -172,6 +172,23 @@ assert_match "alt_templates: a missing one FAILs" "^fail alt_templates sms templ
 assert_match "alt_templates: a pending one FAILs" "^fail alt_templates sms template pam-otp-pending: Pending review, not Approved" "$alt"
 assert_match "alt_templates: another code shape FAILs" "^fail alt_templates email template pam-otp-alpha sends 8-character codes .*code_length = 6" "$alt"
 assert_match "alt_templates: a template without the channel WARNs" "^warn alt_templates whatsapp template pam-otp: its channels are sms, not whatsapp" "$alt"
+
+# notify_template: exists, approved, no code, its variables (issue 16)
+conf_with "$T/conf-notify" "notify_template = pam-notify"
+doc --conf "$T/conf-notify"
+expect "notify_template: a notification template is OK, with the params it uses" 0 \
+    "^OK  notify_template pam-notify \(Approved, sms, uses user host\)"
+doc --conf "$T/conf-notify" --offline
+expect "notify_template, --offline: skipped" 0 "^SKIP notify_template pam-notify: not checked \(--offline\)"
+conf_with "$T/conf-notify" "notify_template = no-such-tpl"
+doc --conf "$T/conf-notify"
+expect "notify_template: a missing one FAILs" 1 "^FAIL notify_template no-such-tpl: does not exist"
+conf_with "$T/conf-notify" "notify_template = pam-otp-pending"
+doc --conf "$T/conf-notify"
+expect "notify_template: a pending one FAILs" 1 "^FAIL notify_template pam-otp-pending: Pending review, not Approved"
+conf_with "$T/conf-notify" "notify_template = pam-otp"
+doc --conf "$T/conf-notify"
+expect "notify_template: a verification-code template FAILs" 1 "^FAIL notify_template pam-otp: a verification-code template"
 
 # ---------------------------------------------------------------------------
 # groups, the map, CA files, state_dir

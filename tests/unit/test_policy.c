@@ -132,6 +132,35 @@ static void test_params(void **state)
     eotp_cfg_free(&cfg);
 }
 
+/* The one failmode decision the module and the flow (notify) share. */
+static void test_open_bypass(void **state)
+{
+    const char *why = "x";
+
+    (void)state;
+    assert_false(eotp_policy_open_bypass(EOTP_FAIL_CLOSED, EOTP_E_TIMEOUT,
+                                         false, &why));
+    assert_null(why);
+    assert_true(eotp_policy_open_bypass(EOTP_FAIL_OPEN, EOTP_E_TIMEOUT, false,
+                                        &why));
+    assert_null(why);
+    assert_true(eotp_policy_open_bypass(EOTP_FAIL_OPEN, EOTP_E_SERVER, false,
+                                        NULL));
+    /* Never a wrong code, a lockout or a config error. */
+    assert_false(eotp_policy_open_bypass(EOTP_FAIL_OPEN, EOTP_E_LOCKED, false,
+                                         &why));
+    assert_null(why);
+    assert_false(eotp_policy_open_bypass(EOTP_FAIL_OPEN, EOTP_E_CONFIG, false,
+                                         &why));
+    assert_false(eotp_policy_open_bypass(EOTP_FAIL_OPEN, EOTP_E_FLEET_UNAVAIL,
+                                         false, &why));
+    /* Not once a code was sent, and says so. */
+    assert_false(eotp_policy_open_bypass(EOTP_FAIL_OPEN, EOTP_E_SERVER, true,
+                                         &why));
+    assert_non_null(why);
+    assert_string_equal(why, "failmode=open ignored: a code was sent");
+}
+
 static void test_sshd_junk(void **state)
 {
     (void)state;
@@ -153,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_code_shape),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_sshd_junk),
+        cmocka_unit_test(test_open_bypass),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -623,6 +623,33 @@ static void case_generic(struct fx *x)
     assert_int_equal(eotp_store_rate_take(x->s, "notify", MAC_A, &two, &wait),
                      EOTP_OK);
     assert_true(wait > 0);
+    /* A record may live 30 days (an address seen, notify.c), longer
+     * than any rate window; a rate window may not. */
+    assert_int_equal(eotp_store_rec_put(x->s, "seen", MAC_A, "1",
+                                        30L * 86400),
+                     EOTP_OK);
+    assert_int_equal(eotp_store_rec_get(x->s, "seen", MAC_A, value, &found),
+                     EOTP_OK);
+    assert_true(found);
+    assert_string_equal(value, "1");
+    assert_int_equal(eotp_store_add_once(x->s, "seen", MAC_B, 30L * 86400,
+                                         &added),
+                     EOTP_OK);
+    assert_true(added);
+    assert_int_equal(eotp_store_add_once(x->s, "seen", MAC_B, 30L * 86400,
+                                         &added),
+                     EOTP_OK);
+    assert_false(added);
+    assert_int_equal(eotp_store_rec_put(x->s, "seen", MAC_A, "1",
+                                        EOTP_REC_TTL_MAX + 1),
+                     EOTP_E_INTERNAL);
+    {
+        struct eotp_rate month = {1, 30L * 86400};
+
+        assert_int_equal(eotp_store_rate_take(x->s, "notify", MAC_B, &month,
+                                              &wait),
+                         EOTP_E_INTERNAL);
+    }
     /* Bad names and values are refused before the backend. */
     assert_int_equal(eotp_store_rec_put(x->s, "Bad", "x", "v", 60),
                      EOTP_E_INTERNAL);
