@@ -30,11 +30,13 @@ static const char *const usage_lines[] = {
     "        earlier set; the codes are printed on standard output, one a",
     "        line, and nothing else is; only their hashes are kept, in",
     "        rescue_file.  Hand them over on paper or another safe way.",
-    "list    how many of USER's codes are unused and when they were issued",
+    "list    how many of USER's codes are unused, when they were issued and",
+    "        when they expire (a set is accepted for 365 days)",
     "revoke  remove USER's codes",
     "",
-    "Needs root.  With Redis, a used code is refused on every host for",
-    "7 days and marked in the rescue file of the host where it was used.",
+    "Needs root.  With Redis, a used code is refused on every host until",
+    "its set expires, and marked in the rescue file of the host where it",
+    "was used.",
     "",
     "Options:",
     "  --count N   codes to issue (1 to 100, default 10)",
@@ -147,6 +149,7 @@ static int list(const struct eotp_cfg *cfg, const struct eotp_logger *lg,
     struct eotp_store *store = NULL;
     char why[256] = "";
     char when[64] = "?";
+    char until[64] = "?";
     bool found = false;
     size_t left = 0;
     struct tm tm;
@@ -184,9 +187,17 @@ static int list(const struct eotp_cfg *cfg, const struct eotp_logger *lg,
     if (gmtime_r(&t, &tm) != NULL) {
         (void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
     }
-    (void)printf("user: %s\nissued: %s\nrescue codes: %zu\nunused: %zu\n"
-                 "used: %zu\n",
-                 user, when, set->n, left, set->n - left);
+    t = (time_t)(set->issued + EOTP_RESCUE_LIFE);
+    if (gmtime_r(&t, &tm) != NULL) {
+        (void)strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    }
+    (void)printf("user: %s\nissued: %s\n%s: %s\nrescue codes: %zu\n"
+                 "unused: %zu\nused: %zu\n",
+                 user, when,
+                 eotp_rescue_expired(set->issued, (long long)time(NULL))
+                     ? "expired"
+                     : "expires",
+                 until, set->n, left, set->n - left);
     rc = EOTP_EXIT_OK;
 out:
     eotp_store_close(store);

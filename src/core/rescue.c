@@ -860,8 +860,31 @@ static int load_for_login(const struct eotp_rescue_login *rl,
         eotp_log(rl->lg, LOG_ERR,
                  "rescue file not used %s file=%s reason=\"%s\"", rl->log_ids,
                  eotp_sanitize(safe, sizeof(safe), path, true), why);
+    } else if (*have &&
+               eotp_rescue_expired(set->issued, (long long)time(NULL))) {
+        *have = false;
+        eotp_log(rl->lg, LOG_NOTICE,
+                 "rescue codes not used: expired %s issued=%lld", rl->log_ids,
+                 set->issued);
     }
     return EOTP_OK;
+}
+
+bool eotp_rescue_expired(long long issued, long long now)
+{
+    return issued > now + 86400 || now - issued >= EOTP_RESCUE_LIFE;
+}
+
+/* Seconds the store keeps a used mark: the set's remaining life and a
+ * day, within the store's bounds. */
+static long mark_ttl(long long issued, long long now)
+{
+    long long ttl = issued + EOTP_RESCUE_LIFE - now + 86400;
+
+    if (ttl < 1) {
+        return 1;
+    }
+    return ttl > EOTP_REC_TTL_MAX ? EOTP_REC_TTL_MAX : (long)ttl;
 }
 
 int eotp_rescue_available(const struct eotp_rescue_login *rl, bool *have,
@@ -897,14 +920,16 @@ static int use_code(const struct eotp_rescue_login *rl,
     *won = false;
     r = eotp_rescue_id(rl->store, set->user, set->hash[i], id);
     if (r == EOTP_OK) {
-        r = eotp_store_add_once(rl->store, EOTP_RESCUE_NS, id, EOTP_WINDOW_MAX,
+        r = eotp_store_add_once(rl->store, EOTP_RESCUE_NS, id,
+                                mark_ttl(set->issued, (long long)time(NULL)),
                                 won);
     }
     if (r != EOTP_OK) {
         return r;
     }
     why[0] = '\0';
-    /* Marked even when used elsewhere: the store forgets after a week. */
+    /* Marked even when used elsewhere: another host's use may reach this
+     * host's file only this way (the store forgets after the set's life). */
     if (eotp_rescue_mark_file(rl->cfg->rescue_file, set->user, set->hash[i],
                               why, sizeof(why)) != EOTP_OK) {
         eotp_log(rl->lg, LOG_ERR,

@@ -29,8 +29,13 @@
  * Used codes.  A code is used once: the state store records it
  * (eotp_store_add_once, namespace "rescue", id HMAC(store key, "rescue-v1"
  * NUL user NUL hash)) - with Redis fleet-wide - and the host's rescue file
- * marks it for good (the store keeps the record only EOTP_WINDOW_MAX
- * seconds).  A code is unused when neither says otherwise.
+ * marks it for good.  A code is unused when neither says otherwise.
+ *
+ * Lifetime.  A set is accepted for EOTP_RESCUE_LIFE after it was issued,
+ * and the store keeps a used mark until the set's end (and a day), so a
+ * code used on one host stays refused on every host sharing the store for
+ * as long as any host's copy of the file could accept it.  An expired set
+ * is not used (logged); "rescue issue" makes a new one.
  */
 #ifndef EOTP_RESCUE_H
 #define EOTP_RESCUE_H
@@ -50,6 +55,11 @@
 #define EOTP_RESCUE_LINE_MAX 16384
 #define EOTP_RESCUE_FILE_MAX (8 * 1024 * 1024)
 #define EOTP_RESCUE_NS "rescue"
+#define EOTP_RESCUE_LIFE (365L * 86400) /* a set is accepted this long */
+
+/* Whether a set issued at issued is past its life at now (a set issued
+ * more than a day in the future counts as expired: a broken clock). */
+bool eotp_rescue_expired(long long issued, long long now);
 
 /* One user's set, as its line holds it. */
 struct eotp_rescue_set {

@@ -68,8 +68,9 @@
 #define EOTP_WINDOW_MAX (7L * 86400)
 #define EOTP_GRACE_WINDOW_MAX 86400L
 /* The longest TTL of a generic record's value (store.h rec_put, add_once):
- * an address seen in the last 30 days (notify.c), with a day to spare. */
-#define EOTP_REC_TTL_MAX (31L * 86400)
+ * a used rescue code, kept for its set's life (rescue.h, 365 days) and a
+ * day to spare. */
+#define EOTP_REC_TTL_MAX (367L * 86400)
 /* A generic record's value: printable ASCII, shorter than this. */
 #define EOTP_STATE_VALUE_MAX 256
 /* Longest wait for a record's lock; past it the login fails closed

@@ -64,7 +64,7 @@ struct rimpl {
     long long lease_pttl;    /* busy: ms until the other login's lease ends */
     struct eotp_store *file; /* the fallback, opened when needed */
     bool failed;             /* Redis unusable: file store from now on */
-    bool peek_off; /* a bounded read failed: no more in this login */
+    bool peek_off;           /* a bounded read failed: no more in this login */
     char why[160];
 };
 

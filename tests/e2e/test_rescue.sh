@@ -127,6 +127,26 @@ login daemon $PHONE -- "${CODES[0]}" @code
 assert_match "used code refused by the store even without the file's mark" \
     '^PROMPT: Wrong rescue code\.' "$OUT"
 
+# A set is accepted for a year after it was issued.
+fresh
+issue daemon 2
+sed -i -E "s/^daemon [0-9]+ /daemon $(($(date +%s) - 366 * 86400)) /" "$RF"
+login daemon $PHONE -- "${CODES[0]}" @code
+assert_match "a set issued 366 days ago: its code is not accepted" \
+    '^PROMPT: That is not a valid code\.' "$OUT"
+assert_match "...logged as expired" 'rescue codes not used: expired user=daemon' "$OUT"
+assert_eq "...and the OTP still works" PAM_SUCCESS "$RES"
+assert_match "list: says it expired" '^expired: [0-9]{4}-' "$(cli rescue list daemon 2>&1)"
+mockctl fault status500 --path /v1/messages --count 100 >/dev/null
+login daemon $PHONE -- "${CODES[1]}"
+assert_no_match "an expired set: no login when the service is down" PAM_SUCCESS "$RES"
+assert_no_match "...and no rescue prompt" 'Rescue code:' "$OUT"
+mockctl fault none >/dev/null
+sed -i -E "s/^daemon [0-9]+ /daemon $(($(date +%s) - 364 * 86400)) /" "$RF"
+assert_match "list: a set issued 364 days ago expires" '^expires: [0-9]{4}-' "$(cli rescue list daemon 2>&1)"
+login daemon $PHONE -- "${CODES[0]}"
+assert_eq "a set issued 364 days ago still works" PAM_SUCCESS "$RES"
+
 # Four logins at once with the same code: exactly one gets in.
 fresh
 issue daemon 1
@@ -252,6 +272,14 @@ if command -v redis-server >/dev/null; then
         assert_eq "Redis: host B's list counts it used" "2 1 1" "$(counts daemon "$T/confb")"
         assert_no_match "Redis: no user name or hash in the keys" 'daemon|y\$' \
             "$(redis_cli main KEYS '*' 2>&1)"
+        maxttl=0
+        for k in $(redis_cli main KEYS '*' 2>/dev/null); do
+            t=$(redis_cli main TTL "$k" 2>/dev/null)
+            assert_no_match "Redis: key has a TTL" '^-1$' "$t"
+            [ "${t:-0}" -gt "$maxttl" ] && maxttl=$t
+        done
+        assert_eq "Redis: the used mark lives until the set expires (about 366 days)" 1 \
+            "$([ "$maxttl" -gt $((365 * 86400)) ] && [ "$maxttl" -le $((367 * 86400)) ] && echo 1 || echo "$maxttl")"
         SVC=hostb login daemon $PHONE -- "${CODES[1]}"
         assert_eq "Redis: another code works on host B" PAM_SUCCESS "$RES"
     else
