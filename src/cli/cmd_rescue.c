@@ -26,7 +26,7 @@ static const char *const usage_lines[] = {
     "be reached or the phone is lost: at the code prompt, or when asked",
     "\"The code service cannot be reached. Rescue code:\".",
     "",
-    "issue   make N new codes (default 10, at most 100), replacing USER's",
+    "issue   make N new codes (default 10, at most 20), replacing USER's",
     "        earlier set; the codes are printed on standard output, one a",
     "        line, and nothing else is; only their hashes are kept, in",
     "        rescue_file.  Hand them over on paper or another safe way.",
@@ -39,7 +39,7 @@ static const char *const usage_lines[] = {
     "was used.",
     "",
     "Options:",
-    "  --count N   codes to issue (1 to 100, default 10)",
+    "  --count N   codes to issue (1 to 20, default 10)",
     "  -h, --help  show this help",
     NULL};
 

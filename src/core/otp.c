@@ -732,7 +732,7 @@ static int rescue_answer(struct flow *f, const char *canon, bool *verified,
     default:
         f->res->wrong++;
         f->res->unchecked++;
-        (void)snprintf(lead, leadlen, "That is not a valid code. ");
+        (void)snprintf(lead, leadlen, "Wrong rescue code. ");
         return EOTP_OK;
     }
 }
@@ -755,6 +755,14 @@ static int rescue_outage(struct flow *f, int err)
 
     rescue_setup(f, &rl, ids, sizeof(ids));
     r = eotp_rescue_available(&rl, &have, &left);
+    if (r != EOTP_OK && have) {
+        /* A user with codes is never handed to failmode: refused. */
+        eotp_log(f->lg, LOG_ERR,
+                 "code service unusable and rescue codes cannot be checked "
+                 "%s reason=%s error=%s",
+                 ids, eotp_err_reason(err), eotp_err_reason(r));
+        return store_err(r);
+    }
     if (r != EOTP_OK || !have) {
         return err;
     }

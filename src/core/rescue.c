@@ -479,13 +479,38 @@ static void copy_label(int from, int to)
     }
 }
 
+#define MARK_LOCK_WAIT_MS 2000L /* a login's longest wait for the file lock */
+
+/* flock(fd, LOCK_EX), waiting at most wait_ms (< 0: as long as it takes). */
+static int lock_within(int fd, long wait_ms)
+{
+    long waited = 0;
+
+    for (;;) {
+        struct timespec ts = {0, 10L * 1000000L};
+
+        if (flock(fd, wait_ms < 0 ? LOCK_EX : LOCK_EX | LOCK_NB) == 0) {
+            return 0;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EWOULDBLOCK || waited >= wait_ms) {
+            return -1;
+        }
+        (void)nanosleep(&ts, NULL);
+        waited += 10;
+    }
+}
+
 /*
  * Open path for writing in place, the same file a trust check just
- * accepted (compared by device and inode), and lock it.  *fd -1 when the
- * file does not exist.
+ * accepted (compared by device and inode), and lock it, waiting at most
+ * wait_ms for the lock (< 0: no limit).  *fd -1 when the file does not
+ * exist.
  */
-static int open_locked(const char *path, bool must_exist, int *fd, char *why,
-                       size_t whylen)
+static int open_locked(const char *path, bool must_exist, long wait_ms,
+                       int *fd, char *why, size_t whylen)
 {
     for (int tries = 0; tries < 5; tries++) {
         struct stat a;
@@ -519,13 +544,12 @@ static int open_locked(const char *path, bool must_exist, int *fd, char *why,
             return EOTP_E_FILE;
         }
         (void)close(rfd);
-        while (flock(wfd, LOCK_EX) != 0) {
-            if (errno != EINTR) {
-                (void)snprintf(why, whylen, "cannot lock: %s",
-                               strerror(errno));
-                (void)close(wfd);
-                return EOTP_E_FILE;
-            }
+        if (lock_within(wfd, wait_ms) != 0) {
+            (void)snprintf(why, whylen, "cannot lock: %s",
+                           errno == EWOULDBLOCK ? "still locked"
+                                                : strerror(errno));
+            (void)close(wfd);
+            return EOTP_E_FILE;
         }
         /* Renamed over while we waited: take the new file. */
         if (stat(path, &a) == 0 && a.st_dev == b.st_dev &&
@@ -586,7 +610,7 @@ int eotp_rescue_update(const char *path, const char *user,
         }
     }
     /* The file's own lock: no module marks a code while we copy. */
-    r = open_locked(path, false, &fd, why, whylen);
+    r = open_locked(path, false, -1, &fd, why, whylen);
     if (r != EOTP_OK) {
         tmppath[0] = '\0';
         goto out;
@@ -712,7 +736,7 @@ int eotp_rescue_mark_file(const char *path, const char *user, const char *hash,
     int r;
 
     memset(&w, 0, sizeof(w));
-    r = open_locked(path, true, &fd, why, whylen);
+    r = open_locked(path, true, MARK_LOCK_WAIT_MS, &fd, why, whylen);
     if (r != EOTP_OK) {
         return r;
     }
@@ -903,6 +927,9 @@ int eotp_rescue_available(const struct eotp_rescue_login *rl, bool *have,
     if (r == EOTP_OK && *have) {
         r = eotp_rescue_left(rl->store, set, left);
     }
+    if (r == EOTP_OK && *have && eotp_store_degraded(rl->store)) {
+        r = EOTP_E_FLEET_UNAVAIL;
+    }
     eotp_freezero(set, sizeof(*set));
     return r;
 }
@@ -975,6 +1002,10 @@ int eotp_rescue_check(const struct eotp_rescue_login *rl, const char *canon,
         unused[i] = !used;
         left += used ? 0 : 1;
     }
+    if (eotp_store_degraded(rl->store)) {
+        r = EOTP_E_FLEET_UNAVAIL; /* uses elsewhere unknown: refuse */
+        goto out;
+    }
     if (left == 0) {
         *verdict = EOTP_RESCUE_ALL_USED;
         goto out;
@@ -993,6 +1024,10 @@ int eotp_rescue_check(const struct eotp_rescue_login *rl, const char *canon,
             r = use_code(rl, set, i, &right);
             break;
         }
+    }
+    if (r == EOTP_OK && right && eotp_store_degraded(rl->store)) {
+        right = false; /* recorded on this host only: not enough */
+        r = EOTP_E_FLEET_UNAVAIL;
     }
     memset(&freq, 0, sizeof(freq));
     freq.who = rl->who;

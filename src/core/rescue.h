@@ -47,9 +47,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define EOTP_RESCUE_SYMBOLS 12   /* 60 bits */
-#define EOTP_RESCUE_CODE_LEN 14  /* XXXX-XXXX-XXXX */
-#define EOTP_RESCUE_MAX 100      /* codes per user */
+#define EOTP_RESCUE_SYMBOLS 12  /* 60 bits */
+#define EOTP_RESCUE_CODE_LEN 14 /* XXXX-XXXX-XXXX */
+#define EOTP_RESCUE_MAX 20 /* codes per user: each wrong guess hashes all */
 #define EOTP_RESCUE_DEFAULT 10   /* rescue issue without --count */
 #define EOTP_RESCUE_HASH_MAX 128 /* a hash's text, NUL included */
 #define EOTP_RESCUE_LINE_MAX 16384
@@ -180,6 +180,9 @@ enum eotp_rescue_verdict {
 /*
  * What the user has: *have false when there is no usable set (a file
  * that fails the checks is logged), else *left unused codes.
+ * EOTP_E_FLEET_UNAVAIL (with *have true) when the store is a shared one
+ * that could not be used (eotp_store_degraded): uses on other hosts are
+ * unknown, so no code can be taken as unused.
  */
 int eotp_rescue_available(const struct eotp_rescue_login *rl, bool *have,
                           size_t *left);
@@ -191,7 +194,9 @@ int eotp_rescue_available(const struct eotp_rescue_login *rl, bool *have,
  * elsewhere at the same moment is refused here) and marked in the file;
  * the verdict ends the attempt (eotp_store_finish), so a wrong code
  * counts toward the lockout exactly as a wrong OTP does.  *wait > 0 with
- * WRONG when this answer reached the lockout.
+ * WRONG when this answer reached the lockout.  EOTP_E_FLEET_UNAVAIL when
+ * the shared store could not be used (eotp_store_degraded): a use must
+ * hold on every host, so the code is not accepted.
  */
 int eotp_rescue_check(const struct eotp_rescue_login *rl, const char *canon,
                       enum eotp_rescue_verdict *verdict, long *wait);

@@ -240,6 +240,11 @@ void eotp_store_renew(struct eotp_store *s)
     }
 }
 
+bool eotp_store_degraded(const struct eotp_store *s)
+{
+    return s != NULL && s->ops->degraded != NULL && s->ops->degraded(s);
+}
+
 void eotp_store_sweep(struct eotp_store *s)
 {
     if (s != NULL && s->ops->sweep != NULL) {

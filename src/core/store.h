@@ -410,6 +410,15 @@ void eotp_store_close(struct eotp_store *s);
  */
 void eotp_store_renew(struct eotp_store *s);
 
+/*
+ * Whether a shared backend could not be used and this store's operations
+ * went to the host's state_dir instead (the Redis fallback; renew resets
+ * it).  A caller whose answer must hold fleet-wide, such as a rescue code
+ * that works once across the fleet, refuses then.  False for the file
+ * store and for NULL.
+ */
+bool eotp_store_degraded(const struct eotp_store *s);
+
 /* "file" or "redis" (logs, doctor). */
 const char *eotp_store_name(const struct eotp_store *s);
 
@@ -485,6 +494,8 @@ struct eotp_store_ops {
                      const struct eotp_rate *rate, long *wait);
     /* eotp_store_renew(); may be NULL. */
     void (*renew)(struct eotp_store *s);
+    /* eotp_store_degraded(); may be NULL (never degraded). */
+    bool (*degraded)(const struct eotp_store *s);
     /* Free impl (the store itself is freed by store.c). */
     void (*close)(struct eotp_store *s);
 };

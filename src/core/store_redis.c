@@ -1467,6 +1467,13 @@ static void op_renew(struct eotp_store *s)
     eotp_redis_budget_reset(im->conn, s->cfg->redis_timeout);
 }
 
+static bool op_degraded(const struct eotp_store *s)
+{
+    const struct rimpl *im = s->impl;
+
+    return im != NULL && im->failed;
+}
+
 static void op_close(struct eotp_store *s)
 {
     struct rimpl *im = s->impl;
@@ -1504,6 +1511,7 @@ static const struct eotp_store_ops redis_ops = {
     .add_once = op_add_once,
     .rate_take = op_rate_take,
     .renew = op_renew,
+    .degraded = op_degraded,
     .close = op_close,
 };
 

@@ -200,8 +200,17 @@ static int take_rows(struct recv *rv, const struct eotp_cbb *cbb)
 
     for (size_t i = 0; i < cbb->nstatus; i++) {
         const struct eotp_cbb_status *st = &cbb->status[i];
+        struct eotp_dlv d = st->dlv;
+        long long now = (long long)time(NULL);
         bool kept = false;
-        int r = eotp_dlv_put(rv->store, st->message_id, &st->dlv, 0, &kept);
+        int r;
+
+        /* The body is not signed: a row's time from the future would pin
+         * its status over later rows (delivery.c keeps the newest). */
+        if (d.at > now + rv->cfg->callback_max_age) {
+            d.at = now;
+        }
+        r = eotp_dlv_put(rv->store, st->message_id, &d, 0, &kept);
 
         eotp_log(rv->lg, LOG_INFO,
                  "delivery status message_id=%s channel=%s status=%s "

@@ -133,7 +133,7 @@ issue daemon 2
 sed -i -E "s/^daemon [0-9]+ /daemon $(($(date +%s) - 366 * 86400)) /" "$RF"
 login daemon $PHONE -- "${CODES[0]}" @code
 assert_match "a set issued 366 days ago: its code is not accepted" \
-    '^PROMPT: That is not a valid code\.' "$OUT"
+    '^PROMPT: Wrong rescue code\.' "$OUT"
 assert_match "...logged as expired" 'rescue codes not used: expired user=daemon' "$OUT"
 assert_eq "...and the OTP still works" PAM_SUCCESS "$RES"
 assert_match "list: says it expired" '^expired: [0-9]{4}-' "$(cli rescue list daemon 2>&1)"
@@ -221,7 +221,7 @@ assert_eq "connection refused: a rescue code logs in" PAM_SUCCESS "$RES"
 untrusted() {
     local what=$1 reason=$2
     login daemon $PHONE -- "${CODES[0]}" @code
-    assert_match "$what: the rescue code is not accepted" '^PROMPT: That is not a valid code\.' "$OUT"
+    assert_match "$what: the rescue code is not accepted" '^PROMPT: Wrong rescue code\.' "$OUT"
     assert_match "$what: the reason is logged" "rescue file not used user=daemon .*reason=\"$reason" "$OUT"
 }
 fresh
@@ -282,6 +282,28 @@ if command -v redis-server >/dev/null; then
             "$([ "$maxttl" -gt $((365 * 86400)) ] && [ "$maxttl" -le $((367 * 86400)) ] && echo 1 || echo "$maxttl")"
         SVC=hostb login daemon $PHONE -- "${CODES[1]}"
         assert_eq "Redis: another code works on host B" PAM_SUCCESS "$RES"
+
+        # Redis unusable: uses on other hosts are unknown, so no rescue
+        # code is accepted (the host's state_dir knows only its own).
+        out=$("$CLI" -c "$T/confa" rescue issue daemon --count 2 2>/dev/null)
+        mapfile -t CODES <<<"$out"
+        install -m 0600 "$RF" "$T/secb/rescue"
+        redis_stop main
+        mockctl reset >/dev/null # host B's state_dir knows no code sent before
+        SVC=hostb login daemon $PHONE -- "${CODES[0]}"
+        assert_eq "Redis down: a rescue code is not accepted" PAM_AUTHINFO_UNAVAIL "$RES"
+        assert_match "...logged" 'rescue code not checked user=daemon .*reason=fleet_state_unavailable' "$OUT"
+        write_conf "$T/confc" "state_dir=$T/stateb" "redis_url=$url" \
+            "redis_ca_file=$T/redis-certs/ca.pem" "rescue_file=$T/secb/rescue" \
+            "failmode=open"
+        printf 'auth required %s conf=%s\n' "$MODULE" "$T/confc" >"$T/pam.d/hostc"
+        mockctl fault status500 --path /v1/messages --count 100 >/dev/null
+        SVC=hostc login daemon $PHONE -- "${CODES[0]}"
+        assert_eq "Redis and the service down, failmode=open: a code holder is refused, not bypassed" \
+            PAM_AUTHINFO_UNAVAIL "$RES"
+        assert_match "...logged" 'rescue codes cannot be checked user=daemon' "$OUT"
+        assert_no_match "...no bypass" 'BYPASSED' "$OUT"
+        mockctl fault none >/dev/null
     else
         t_fail "redis-server starts"
     fi
