@@ -55,6 +55,14 @@ assert_match "... the channel" 'channel: +sms' "$out"
 out=$("$CLI" -c "$T/cb.conf" callback status --json m-1)
 assert_eq "callback status --json" \
     "{\"message_id\":\"m-1\",\"found\":true,\"status\":\"sent\",\"class\":\"pending\",\"channel\":\"sms\",\"at\":$NOW,\"error_code\":0}" "$out"
+# A row's time far in the future (the body is unsigned) cannot pin its
+# status: it counts as now, so a later row still replaces it.
+cb_post "$(cb_status_row m-future delivered $((NOW + 86400)))" \
+    -H "X-CALLBACK-ID: $(cb_sig "$NOW" "$(nonce)")" >/dev/null
+cb_post "$(cb_status_row m-future sent_failed $((NOW + 1)))" \
+    -H "X-CALLBACK-ID: $(cb_sig "$NOW" "$(nonce)")" >/dev/null
+assert_match "a row dated a day ahead does not pin its status" 'status: +sent_failed' \
+    "$("$CLI" -c "$T/cb.conf" callback status m-future 2>&1)"
 out=$("$CLI" -c "$T/cb.conf" callback status --json nope)
 assert_eq "--json for an unknown id" '{"message_id":"nope","found":false}' "$out"
 "$CLI" -c "$T/cb.conf" callback status 'a/b' >/dev/null 2>&1
