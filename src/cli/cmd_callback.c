@@ -217,23 +217,6 @@ static int cb_serve(int argc, char **argv, const struct eotp_global *g)
 
 /* ---- status ------------------------------------------------------------- */
 
-static const char *class_name(enum eotp_dlv_class c)
-{
-    switch (c) {
-    case EOTP_DLV_PENDING:
-        return "pending";
-    case EOTP_DLV_DELIVERED:
-        return "delivered";
-    case EOTP_DLV_FAILED:
-        return "failed";
-    case EOTP_DLV_DONE:
-        return "done";
-    case EOTP_DLV_UNKNOWN:
-    default:
-        return "unknown";
-    }
-}
-
 static int cb_status(int argc, char **argv, const struct eotp_global *g)
 {
     static const struct option opts[] = {
@@ -304,7 +287,8 @@ static int cb_status(int argc, char **argv, const struct eotp_global *g)
                          "\"status\":\"%s\",\"class\":\"%s\","
                          "\"channel\":\"%s\",\"at\":%lld,"
                          "\"error_code\":%ld}\n",
-                         id, d.status, class_name(eotp_dlv_classify(d.status)),
+                         id, d.status,
+                         eotp_dlv_class_name(eotp_dlv_classify(d.status)),
                          d.channel, d.at, d.error_code);
         } else {
             (void)printf("{\"message_id\":\"%s\",\"found\":false}\n", id);
@@ -312,7 +296,8 @@ static int cb_status(int argc, char **argv, const struct eotp_global *g)
     } else if (found) {
         (void)printf("message_id: %s\nstatus:     %s (%s)\nchannel:    %s\n"
                      "time:       %s\nerror_code: %ld\nstore:      %s\n",
-                     id, d.status, class_name(eotp_dlv_classify(d.status)),
+                     id, d.status,
+                     eotp_dlv_class_name(eotp_dlv_classify(d.status)),
                      d.channel[0] != '\0' ? d.channel : "-", when,
                      d.error_code, eotp_store_name(store));
     } else {

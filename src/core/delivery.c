@@ -46,6 +46,23 @@ enum eotp_dlv_class eotp_dlv_classify(const char *status)
     return si != NULL ? si->cls : EOTP_DLV_UNKNOWN;
 }
 
+const char *eotp_dlv_class_name(enum eotp_dlv_class c)
+{
+    switch (c) {
+    case EOTP_DLV_PENDING:
+        return "pending";
+    case EOTP_DLV_DELIVERED:
+        return "delivered";
+    case EOTP_DLV_FAILED:
+        return "failed";
+    case EOTP_DLV_DONE:
+        return "done";
+    case EOTP_DLV_UNKNOWN:
+    default:
+        return "unknown";
+    }
+}
+
 int eotp_dlv_rank(const char *status)
 {
     const struct status_info *si = status != NULL ? status_find(status) : NULL;

@@ -52,6 +52,9 @@ struct eotp_dlv {
 /* The class of a status text (unknown texts: EOTP_DLV_UNKNOWN). */
 enum eotp_dlv_class eotp_dlv_classify(const char *status);
 
+/* "pending", "delivered", "failed", "done" or "unknown". */
+const char *eotp_dlv_class_name(enum eotp_dlv_class c);
+
 /* Order of statuses at one time: plan < target_valid < sent < the
  * outcomes (delivered, *_failed, target_invalid) < verified*.  Unknown
  * statuses rank 0. */

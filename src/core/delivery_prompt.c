@@ -12,38 +12,6 @@
 #include <string.h>
 
 /* Message ids the store can name (store.h id rules). */
-static bool msgid_ok(const char *id)
-{
-    size_t n = 0;
-
-    for (; id[n] != '\0'; n++) {
-        char c = id[n];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
-            return false;
-        }
-    }
-    return n > 0 && n <= 64;
-}
-
-static const char *class_name(enum eotp_dlv_class c)
-{
-    switch (c) {
-    case EOTP_DLV_PENDING:
-        return "pending";
-    case EOTP_DLV_DELIVERED:
-        return "delivered";
-    case EOTP_DLV_FAILED:
-        return "failed";
-    case EOTP_DLV_DONE:
-        return "done";
-    case EOTP_DLV_UNKNOWN:
-    default:
-        return "unknown";
-    }
-}
-
 enum eotp_dlv_class eotp_dlv_class_at(const struct eotp_dlv *d, long long now)
 {
     enum eotp_dlv_class c = eotp_dlv_classify(d->status);
@@ -68,7 +36,7 @@ enum eotp_dlv_class eotp_dlv_lookup(const struct eotp_cfg *cfg,
 
     memset(out, 0, sizeof(*out));
     if (!cfg->delivery_status || cfg->transport == EOTP_TRANSPORT_SMPP ||
-        s == NULL || message_id == NULL || !msgid_ok(message_id)) {
+        s == NULL || message_id == NULL || !eotp_store_id_ok(message_id)) {
         return EOTP_DLV_UNKNOWN;
     }
     r = eotp_store_rec_peek(s, EOTP_DLV_NS, message_id,
@@ -91,7 +59,7 @@ enum eotp_dlv_class eotp_dlv_lookup(const struct eotp_cfg *cfg,
                message_id, out->status,
                out->channel[0] != '\0' ? out->channel : "-",
                out->at > 0 ? now - out->at : -1LL, out->error_code,
-               class_name(c));
+               eotp_dlv_class_name(c));
     return c;
 }
 

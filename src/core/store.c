@@ -271,7 +271,7 @@ static bool ns_ok(const char *ns)
     return n > 0 && n < EOTP_STORE_NS_MAX;
 }
 
-static bool id_ok(const char *id)
+bool eotp_store_id_ok(const char *id)
 {
     size_t n = 0;
 
@@ -314,7 +314,7 @@ static bool ttl_ok(long ttl, long max)
 int eotp_store_rec_put(struct eotp_store *s, const char *ns, const char *id,
                        const char *value, long ttl)
 {
-    if (!ns_ok(ns) || !id_ok(id) || !value_ok(value) ||
+    if (!ns_ok(ns) || !eotp_store_id_ok(id) || !value_ok(value) ||
         !ttl_ok(ttl, EOTP_REC_TTL_MAX) || s->ops->rec_put == NULL) {
         return EOTP_E_INTERNAL;
     }
@@ -327,7 +327,7 @@ int eotp_store_rec_get(struct eotp_store *s, const char *ns, const char *id,
 {
     value[0] = '\0';
     *found = false;
-    if (!ns_ok(ns) || !id_ok(id) || s->ops->rec_get == NULL) {
+    if (!ns_ok(ns) || !eotp_store_id_ok(id) || s->ops->rec_get == NULL) {
         return EOTP_E_INTERNAL;
     }
     s->nops++;
@@ -340,7 +340,8 @@ int eotp_store_rec_peek(struct eotp_store *s, const char *ns, const char *id,
 {
     value[0] = '\0';
     *found = false;
-    if (!ns_ok(ns) || !id_ok(id) || max_ms <= 0 || s->ops->rec_get == NULL) {
+    if (!ns_ok(ns) || !eotp_store_id_ok(id) || max_ms <= 0 ||
+        s->ops->rec_get == NULL) {
         return EOTP_E_INTERNAL;
     }
     s->nops++;
@@ -354,8 +355,8 @@ int eotp_store_add_once(struct eotp_store *s, const char *ns, const char *id,
                         long ttl, bool *added)
 {
     *added = false;
-    if (!ns_ok(ns) || !id_ok(id) || !ttl_ok(ttl, EOTP_REC_TTL_MAX) ||
-        s->ops->add_once == NULL) {
+    if (!ns_ok(ns) || !eotp_store_id_ok(id) ||
+        !ttl_ok(ttl, EOTP_REC_TTL_MAX) || s->ops->add_once == NULL) {
         return EOTP_E_INTERNAL;
     }
     s->nops++;
@@ -366,7 +367,7 @@ int eotp_store_rate_take(struct eotp_store *s, const char *ns, const char *id,
                          const struct eotp_rate *rate, long *wait)
 {
     *wait = 0;
-    if (!ns_ok(ns) || !id_ok(id) || rate == NULL ||
+    if (!ns_ok(ns) || !eotp_store_id_ok(id) || rate == NULL ||
         (rate->count > 0 && !ttl_ok(rate->seconds, EOTP_WINDOW_MAX)) ||
         s->ops->rate_take == NULL) {
         return EOTP_E_INTERNAL;

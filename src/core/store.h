@@ -347,6 +347,9 @@ void eotp_store_sweep(struct eotp_store *s);
  * returns EOTP_E_INTERNAL.
  */
 
+/* Whether id is a valid generic record id (the rules above). */
+bool eotp_store_id_ok(const char *id);
+
 /* Put (replace) a record with a TTL. */
 int eotp_store_rec_put(struct eotp_store *s, const char *ns, const char *id,
                        const char *value, long ttl);
