@@ -183,6 +183,11 @@ static int list(const struct eotp_cfg *cfg, const struct eotp_logger *lg,
         rc = eotp_cli_exit_code(r);
         goto out;
     }
+    if (eotp_store_degraded(store)) {
+        eotp_cli_err("warning: Redis could not be used; codes used on other "
+                     "hosts are not counted, and logins accept no rescue "
+                     "code until it can");
+    }
     t = (time_t)set->issued;
     if (gmtime_r(&t, &tm) != NULL) {
         (void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);

@@ -293,6 +293,8 @@ if command -v redis-server >/dev/null; then
         SVC=hostb login daemon $PHONE -- "${CODES[0]}"
         assert_eq "Redis down: a rescue code is not accepted" PAM_AUTHINFO_UNAVAIL "$RES"
         assert_match "...logged" 'rescue code not checked user=daemon .*reason=fleet_state_unavailable' "$OUT"
+        assert_match "Redis down: rescue list warns that other hosts' uses are not counted" \
+            'warning: Redis could not be used' "$("$CLI" -c "$T/confb" rescue list daemon 2>&1)"
         write_conf "$T/confc" "state_dir=$T/stateb" "redis_url=$url" \
             "redis_ca_file=$T/redis-certs/ca.pem" "rescue_file=$T/secb/rescue" \
             "failmode=open"
