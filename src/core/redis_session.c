@@ -10,6 +10,7 @@
 #include "redis_session.h"
 
 #include "secret.h"
+#include "state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,22 +76,7 @@ static bool names(const char *bind, unsigned char md[32], char *name,
 /* state_dir, when it is root's alone (never created here). */
 static int open_dir(const char *state_dir)
 {
-    struct stat sb;
-    int fd;
-
-    if (state_dir == NULL || geteuid() != 0) {
-        return -1;
-    }
-    fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        return -1;
-    }
-    if (fstat(fd, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != 0 ||
-        (sb.st_mode & 077) != 0) {
-        (void)close(fd);
-        return -1;
-    }
-    return fd;
+    return geteuid() == 0 ? eotp_state_dir_open(state_dir, false, NULL) : -1;
 }
 
 static void be64(unsigned char *p, uint64_t v)

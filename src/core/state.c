@@ -141,20 +141,27 @@ int eotp_state_rhost_hash_name(const char *hex, char *out, size_t outlen)
     return EOTP_OK;
 }
 
-static int open_dir(const char *dir, const struct eotp_logger *lg)
+int eotp_state_dir_open(const char *dir, bool create,
+                        const struct eotp_logger *lg)
 {
     struct stat st;
     char safe[EOTP_FIELD_MAX];
     int fd;
 
+    if (dir == NULL) {
+        return -1;
+    }
     eotp_sanitize(safe, sizeof(safe), dir, true);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
         eotp_log(lg, LOG_ERR, "state: cannot create dir=%s error=\"%s\"", safe,
                  strerror(errno));
         return -1;
     }
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
+        if (!create && errno == ENOENT) {
+            return -2;
+        }
         eotp_log(lg, LOG_ERR, "state: cannot open dir=%s error=\"%s\"", safe,
                  strerror(errno));
         return -1;
@@ -273,7 +280,7 @@ static int lock_record(const char *dir, const char *name,
 {
     char lockname[sizeof(h->name) + 8];
 
-    h->dirfd = open_dir(dir, lg);
+    h->dirfd = eotp_state_dir_open(dir, true, lg);
     if (h->dirfd < 0) {
         return EOTP_E_STATE;
     }
@@ -370,38 +377,6 @@ int eotp_state_lock_generic(const char *dir, const char *ns, const char *id,
     return lock_record(dir, name, lg, h);
 }
 
-/*
- * state_dir opened for reading only: never created.  -2 when it does not
- * exist (not logged), -1 on another problem (logged).
- */
-static int open_dir_ro(const char *dir, const struct eotp_logger *lg)
-{
-    struct stat st;
-    char safe[EOTP_FIELD_MAX];
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            return -2;
-        }
-        eotp_sanitize(safe, sizeof(safe), dir, true);
-        eotp_log(lg, LOG_ERR, "state: cannot open dir=%s error=\"%s\"", safe,
-                 strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
-        (st.st_mode & 077) != 0) {
-        eotp_sanitize(safe, sizeof(safe), dir, true);
-        eotp_log(lg, LOG_ERR,
-                 "state: refusing dir=%s reason=\"must be a directory owned "
-                 "by root with mode 0700\"",
-                 safe);
-        (void)close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 int eotp_state_peek_generic(const char *dir, const char *ns, const char *id,
                             const struct eotp_logger *lg,
                             struct eotp_state *st)
@@ -417,7 +392,7 @@ int eotp_state_peek_generic(const char *dir, const char *ns, const char *id,
         return EOTP_E_INTERNAL;
     }
     (void)snprintf(h.name, sizeof(h.name), "%s%s-%s", GENERIC_PREFIX, ns, id);
-    h.dirfd = open_dir_ro(dir, lg);
+    h.dirfd = eotp_state_dir_open(dir, false, lg);
     if (h.dirfd < 0) {
         r = h.dirfd == -2 ? EOTP_OK : EOTP_E_STATE;
         h.dirfd = -1;
@@ -1118,7 +1093,7 @@ int eotp_state_hostkey(const char *dir, const struct eotp_logger *lg,
                        unsigned char key[EOTP_HOSTKEY_LEN])
 {
     unsigned char fresh[EOTP_HOSTKEY_LEN];
-    int dirfd = open_dir(dir, lg);
+    int dirfd = eotp_state_dir_open(dir, true, lg);
     int lockfd = -1;
     int got;
     int r = EOTP_E_STATE;
@@ -1376,7 +1351,7 @@ static void sweep_one(int dirfd, const char *base, time_t now,
 void eotp_state_sweep(const char *dir, const struct eotp_logger *lg)
 {
     time_t now = time(NULL);
-    int dirfd = open_dir(dir, lg);
+    int dirfd = eotp_state_dir_open(dir, true, lg);
     int scanfd;
     DIR *d;
     struct dirent *e;

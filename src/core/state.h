@@ -184,6 +184,16 @@ int eotp_state_lock_generic(const char *dir, const char *ns, const char *id,
  * record atomically, so a reader sees the old or the new one.  st is
  * empty when state_dir or the record does not exist.  Not pruned.
  */
+/*
+ * state_dir opened as a directory (O_NOFOLLOW) and checked: root's, with
+ * no group or other access.  create: made 0700 first when missing.
+ * Returns the descriptor, -2 when it does not exist and create is false
+ * (not logged), or -1 on any other problem (logged on lg, which may be
+ * NULL).
+ */
+int eotp_state_dir_open(const char *dir, bool create,
+                        const struct eotp_logger *lg);
+
 int eotp_state_peek_generic(const char *dir, const char *ns, const char *id,
                             const struct eotp_logger *lg,
                             struct eotp_state *st);

@@ -9,6 +9,7 @@
 #include "phone.h"
 #include "safefile.h"
 #include "secret.h"
+#include "state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -378,28 +379,6 @@ out:
     return r;
 }
 
-/* state_dir (created 0700 as state.c does), if it is root's and private;
- * -1 otherwise. */
-static int mark_dir(const char *dir)
-{
-    struct stat sb;
-    int fd;
-
-    if (dir == NULL || (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
-        return -1;
-    }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        return -1;
-    }
-    if (fstat(fd, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != 0 ||
-        (sb.st_mode & 077) != 0) {
-        (void)close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* The record's name: a hash of the map's path (FNV-1a; a collision only
  * makes two maps share a record, and warn more often). */
 static void mark_name(const char *path, char *name, size_t namelen)
@@ -691,7 +670,7 @@ int eotp_usermap_lookup(const char *path, const char *user,
     }
     if (opts != NULL && fstat(fd, &sb) == 0) {
         mark_name(path, name, sizeof(name));
-        dirfd = mark_dir(opts->state_dir);
+        dirfd = eotp_state_dir_open(opts->state_dir, true, NULL);
     }
     if (dirfd >= 0) {
         mapid_from_stat(&sb, o.default_cc, &now);
