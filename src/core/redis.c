@@ -368,7 +368,9 @@ struct eotp_redis {
     long long sess_born;
     const char *next_url; /* cursor in cfg->redis_url */
     unsigned int round_trips;
-    unsigned int deferred; /* replies of eotp_redis_send() still to read */
+    unsigned int deferred;   /* replies of eotp_redis_send() still to read */
+    bool deferred_unawaited; /* ... all from eotp_redis_post(): close
+                              * does not wait for them */
     char node[EOTP_REDIS_HOST_MAX + 32];
     bool broken;
 };
@@ -1048,9 +1050,18 @@ static int conn_io(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
         }
         if (obj != NULL && c->deferred > 0) {
             /* Owed for a command sent without waiting: only its fate. */
-            if (((redisReply *)obj)->type == REDIS_REPLY_ERROR) {
-                eotp_debug(c->lg, "redis: a deferred command failed node=%s",
-                           c->node);
+            const redisReply *e = obj;
+
+            if (e->type == REDIS_REPLY_ERROR) {
+                char safe[EOTP_FIELD_MAX];
+
+                /* Its outcome is lost (the login goes on): say so. */
+                eotp_log(c->lg, LOG_WARNING,
+                         "redis: a write sent without waiting failed "
+                         "node=%s reason=\"%s\"",
+                         c->node,
+                         eotp_sanitize(safe, sizeof(safe),
+                                       e->str != NULL ? e->str : "-", false));
             }
             freeReplyObject(obj);
             c->deferred--;
@@ -1494,9 +1505,11 @@ const char *eotp_redis_node(const struct eotp_redis *c)
     return c != NULL ? c->node : "-";
 }
 
-int eotp_redis_send(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
-                    size_t n, char *why, size_t whylen)
+static int send_deferred(struct eotp_redis *c,
+                         const struct eotp_redis_cmd *cmd, size_t n,
+                         bool await_at_close, char *why, size_t whylen)
 {
+    bool before = c != NULL && c->deferred_unawaited;
     int r;
 
     if (c == NULL || n == 0 || n > EOTP_REDIS_PIPE_MAX) {
@@ -1509,7 +1522,21 @@ int eotp_redis_send(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
     call_begin(c);
     r = conn_io(c, cmd, n, NULL, true, why, whylen);
     call_end(c);
+    /* Replies come in order: one awaited reply makes close wait for all. */
+    c->deferred_unawaited = !await_at_close && (before || c->deferred == n);
     return r;
+}
+
+int eotp_redis_send(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                    size_t n, char *why, size_t whylen)
+{
+    return send_deferred(c, cmd, n, true, why, whylen);
+}
+
+int eotp_redis_post(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                    size_t n, char *why, size_t whylen)
+{
+    return send_deferred(c, cmd, n, false, why, whylen);
 }
 
 void eotp_redis_close(struct eotp_redis *c)
@@ -1521,8 +1548,17 @@ void eotp_redis_close(struct eotp_redis *c)
         c->budget_left > 0) {
         char why[64];
 
-        /* Read what is owed, so the server surely ran it before we go. */
+        /*
+         * Read what is owed, so the server surely ran it before we go.
+         * Only eotp_redis_post() replies owed: read what has arrived and
+         * go, without waiting.  A command the server has received runs
+         * even when the connection then closes; reading first also spares
+         * the server a reset (close() with unread data sends RST).
+         */
         call_begin(c);
+        if (c->deferred_unawaited) {
+            c->deadline = now_ms();
+        }
         (void)conn_io(c, NULL, 0, NULL, false, why, sizeof(why));
         call_end(c);
     }

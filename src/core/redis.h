@@ -126,10 +126,19 @@ int eotp_redis_exec(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
 /*
  * Send n commands without waiting for their replies (one fewer round
  * trip): the replies are read by the next eotp_redis_exec() on this
- * connection, or at close, and only checked for errors (logged at debug
- * level).  For writes whose result nobody needs.
+ * connection, or at close (waiting for them), and only checked for
+ * errors (a LOG_WARNING line).  For writes whose result nobody needs.
  */
 int eotp_redis_send(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
+                    size_t n, char *why, size_t whylen);
+
+/*
+ * The same, except that close does not wait for these replies: it reads
+ * what has arrived and goes (the server runs a command it has received
+ * even when the connection then closes).  For a login's last write, whose
+ * loss can only leave the state stricter.
+ */
+int eotp_redis_post(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
                     size_t n, char *why, size_t whylen);
 
 /*

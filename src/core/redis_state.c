@@ -471,9 +471,11 @@ static int parse_reply(const redisReply *rp, const struct eotp_rs_step *steps,
     return EOTP_OK;
 }
 
+enum rs_mode { RS_WAIT, RS_DEFER, RS_POST };
+
 static int rs_call(struct eotp_redis *c, const struct eotp_rs_step *steps,
-                   size_t n, struct eotp_rs_result *res, bool defer, char *why,
-                   size_t whylen)
+                   size_t n, struct eotp_rs_result *res, enum rs_mode mode,
+                   char *why, size_t whylen)
 {
     enum { ARGS_MAX = 3 + EOTP_RS_STEPS_MAX * 7 };
     const char *argv[ARGS_MAX];
@@ -570,9 +572,10 @@ static int rs_call(struct eotp_redis *c, const struct eotp_rs_step *steps,
     cmd.argc = argc;
     cmd.argv = argv;
     cmd.argvlen = NULL;
-    if (defer) {
+    if (mode != RS_WAIT) {
         /* The script is loaded: an earlier call on this connection ran. */
-        r = eotp_redis_send(c, &cmd, 1, why, whylen);
+        r = mode == RS_POST ? eotp_redis_post(c, &cmd, 1, why, whylen)
+                            : eotp_redis_send(c, &cmd, 1, why, whylen);
         eotp_memzero(cond, sizeof(cond));
         return r;
     }
@@ -610,7 +613,7 @@ static int rs_call(struct eotp_redis *c, const struct eotp_rs_step *steps,
 int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
                 size_t n, struct eotp_rs_result *res, char *why, size_t whylen)
 {
-    return rs_call(c, steps, n, res, false, why, whylen);
+    return rs_call(c, steps, n, res, RS_WAIT, why, whylen);
 }
 
 int eotp_rs_send(struct eotp_redis *c, const struct eotp_rs_step *steps,
@@ -618,5 +621,13 @@ int eotp_rs_send(struct eotp_redis *c, const struct eotp_rs_step *steps,
 {
     struct eotp_rs_result res;
 
-    return rs_call(c, steps, n, &res, true, why, whylen);
+    return rs_call(c, steps, n, &res, RS_DEFER, why, whylen);
+}
+
+int eotp_rs_post(struct eotp_redis *c, const struct eotp_rs_step *steps,
+                 size_t n, char *why, size_t whylen)
+{
+    struct eotp_rs_result res;
+
+    return rs_call(c, steps, n, &res, RS_POST, why, whylen);
 }

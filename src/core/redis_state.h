@@ -126,9 +126,14 @@ int eotp_rs_run(struct eotp_redis *c, const struct eotp_rs_step *steps,
 /*
  * The same without waiting for the reply (eotp_redis_send): for writes
  * whose result nobody needs, after an eotp_rs_run() on this connection
- * (so the script is loaded).  Its failure shows only at debug level.
+ * (so the script is loaded).  Its failure is logged (LOG_WARNING) when
+ * its reply is read.
  */
 int eotp_rs_send(struct eotp_redis *c, const struct eotp_rs_step *steps,
+                 size_t n, char *why, size_t whylen);
+
+/* The same, and close does not wait for the reply (eotp_redis_post). */
+int eotp_rs_post(struct eotp_redis *c, const struct eotp_rs_step *steps,
                  size_t n, char *why, size_t whylen);
 
 /* The script's text (tests and doctor load it). */

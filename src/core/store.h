@@ -29,7 +29,9 @@
  * lockout under concurrency), or a right answer giving its reservation
  * back.  A backend may send "sent" without waiting for its reply and read
  * the reply with the next operation (the result of "sent" is used only
- * after 3004, see eotp_store_sent()).  (Measured with the file backend:
+ * after 3004, see eotp_store_sent()), and need not wait for a RIGHT
+ * finish at all (see eotp_store_finish()): Redis waits for begin and
+ * attempt only.  (Measured with the file backend:
  * 4, 6 with one wrong answer first, 3 local, 1 graced; the debug line
  * "store: backend=... ops=N" at the end of each login.)
  *
@@ -279,6 +281,12 @@ struct eotp_store_finish_req {
  *            fsyncs this write, a replicated backend should say what it
  *            guarantees;
  *  UNJUDGED: the reservation given back; msgid deleted when forget.
+ * A backend may write RIGHT without waiting for its outcome (Redis does,
+ * and closes without waiting either): the login's verdict is the
+ * service's, made under the attempt's reservation, and a lost RIGHT can
+ * only leave the state stricter (the reservation stays counted as a
+ * wrong code until its window ends, msgid stays, no grace).  It then
+ * returns 0 once the write is sent; a refusal seen later is logged.
  */
 int eotp_store_finish(struct eotp_store *s,
                       const struct eotp_store_finish_req *req, long *wait);

@@ -760,6 +760,7 @@ static int grace_step(struct eotp_store *s, const struct eotp_store_who *who,
 static int redis_finish(struct eotp_store *s,
                         const struct eotp_store_finish_req *req, long *wait)
 {
+    struct rimpl *im = s->impl;
     const struct eotp_store_who *who = req->who;
     const struct eotp_store_limits *lim = req->lim;
     char k_wrong[NAME_MAX_], k_pend[NAME_MAX_], k_grace[NAME_MAX_];
@@ -822,7 +823,17 @@ static int redis_finish(struct eotp_store *s,
     if (n == 0) {
         return EOTP_OK;
     }
-    r = run(s, st, n, &rr);
+    if (req->answer == EOTP_STORE_ANSWER_RIGHT && im->conn != NULL) {
+        /*
+         * The login's last write: sent without waiting, and close does
+         * not wait for it either (store.h, finish).  Its loss can only
+         * leave the state stricter: the attempt stays counted as a wrong
+         * code until its window ends, the code stays pending, no grace.
+         */
+        r = eotp_rs_post(im->conn, st, n, im->why, sizeof(im->why));
+    } else {
+        r = run(s, st, n, &rr);
+    }
     eotp_memzero(gdata, sizeof(gdata));
     return r;
 }

@@ -11,6 +11,9 @@
  *       line per step
  *   redis_probe --script        print the Lua script
  *   redis_probe CONF --doctor   doctor's Redis checks (doctor_redis.c)
+ *   redis_probe CONF --post CMD [ARG...] [; ...]
+ *       written with eotp_redis_post() (no reply awaited, not even at
+ *       close); prints "posted" and the round trips
  *
  * Output: "open ok node=URL" or "open failed err=REASON why=TEXT", then
  * one line per reply ("status PONG", "string x", "integer 3", "nil",
@@ -155,7 +158,10 @@ int main(int argc, char **argv)
         eotp_cfg_free(&cfg);
         return fails == 0 ? 0 : 1;
     }
-    for (int i = 2; i <= argc; i++) {
+    if (strcmp(argv[2], "--post") == 0) {
+        start = 3;
+    }
+    for (int i = start; i <= argc; i++) {
         if (i == argc || strcmp(argv[i], ";") == 0) {
             if (i > start && n < EOTP_REDIS_PIPE_MAX) {
                 cmd[n].argc = i - start;
@@ -173,6 +179,14 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("open ok node=%s\n", eotp_redis_node(c));
+    if (strcmp(argv[2], "--post") == 0) {
+        r = eotp_redis_post(c, cmd, n, why, sizeof(why));
+        printf(r == EOTP_OK ? "posted\n" : "post failed why=%s\n", why);
+        printf("round_trips %u\n", eotp_redis_round_trips(c));
+        eotp_redis_close(c);
+        eotp_cfg_free(&cfg);
+        return r == EOTP_OK ? 0 : 2;
+    }
     if (strcmp(argv[2], "--rs") == 0) {
         r = run_rs(c, argc, argv, 3);
         printf("round_trips %u\n", eotp_redis_round_trips(c));

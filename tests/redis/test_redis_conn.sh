@@ -72,6 +72,25 @@ probe "$T/pwfile.conf" PING
 assert_match "a readable password file is refused" "open failed err=config" "$POUT"
 chmod 0600 "$T/pw"
 
+# ---- eotp_redis_post(): written, run, and never waited for -------------
+# (A right answer's finish goes this way: store_redis.c.)
+probe "$T/good.conf" --post SET eotp:t:posted 1 EX 30
+assert_match "post: written without a round trip" "posted.*round_trips 1" "$(echo $POUT)"
+for _ in $(seq 1 40); do
+    [ "$(redis_cli main -n 2 GET eotp:t:posted)" = 1 ] && break
+    sleep 0.05
+done
+assert_eq "post: the server ran it although the client closed without reading" \
+    1 "$(redis_cli main -n 2 GET eotp:t:posted)"
+# A command whose reply never comes (BLPOP on an empty list, as the admin
+# user): close must not wait for it.  With a 10 s budget, eotp_redis_send()
+# would hold close for 10 s; timeout 8 kills the probe first.
+conf "$T/admin.conf" "redis_url = $(redis_url main admin "$REDIS_ADMIN_PASS")" \
+    "redis_ca_file = $CA" "redis_timeout = 10000"
+POUT=$(timeout 8 "$PROBE" "$T/admin.conf" --post BLPOP eotp:t:never 0 2>"$T/probe.err")
+PRC=$?
+assert_eq "post: close does not wait for a reply that never comes" 0 "$PRC"
+
 # ---- refusals: wrong password, untrusted CA, wrong host, no TLS ----------
 conf "$T/badpw.conf" "redis_url = $(redis_url main pam nope)" "redis_ca_file = $CA"
 probe "$T/badpw.conf" SET eotp:t:written 1
