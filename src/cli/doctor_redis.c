@@ -69,9 +69,9 @@ static long long ms_now(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#define CERT_FIX                                                             \
-    "set redis_tls_cert and redis_tls_key to a client certificate (with "    \
-    "clientAuth) from a CA in the server's tls-ca-cert-file, or run the "    \
+#define CERT_FIX                                                              \
+    "set redis_tls_cert and redis_tls_key to a client certificate (with "     \
+    "clientAuth) from a CA in the server's tls-ca-cert-file, or run the "     \
     "server with tls-auth-clients no or optional"
 
 static const char *hint(int r, const char *why)
@@ -103,9 +103,8 @@ static void subject_of(X509 *x, char *out, size_t outlen)
     BIO *b = BIO_new(BIO_s_mem());
     int n = 0;
 
-    if (b != NULL &&
-        X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >=
-            0) {
+    if (b != NULL && X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
+                                        XN_FLAG_RFC2253) >= 0) {
         n = BIO_read(b, raw, (int)sizeof(raw) - 1);
     }
     raw[n > 0 ? n : 0] = '\0';

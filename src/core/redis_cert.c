@@ -80,8 +80,8 @@ static int parse_certs(const char *buf, size_t len, struct eotp_redis_cert *rc,
             if (rc->chain == NULL) {
                 r = EOTP_E_NOMEM;
             } else {
-                refuse(why, whylen, "redis_tls_cert holds too many certificates",
-                       NULL);
+                refuse(why, whylen,
+                       "redis_tls_cert holds too many certificates", NULL);
             }
             goto out;
         }
