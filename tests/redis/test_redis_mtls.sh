@@ -242,6 +242,39 @@ assert_match "doctor: expiring within 14 days is a WARN with a fix" \
     '^WARN redis: client certificate subject="CN=short-lived" expires in [45] days.*renew redis_tls_cert' "$out"
 assert_no_match "... not a FAIL" '^FAIL redis' "$out"
 
+# An expired certificate (openssl ca can date it in the past): doctor
+# FAILs it, and the server refuses it.
+mkdir -p "$T/ca-db"
+: >"$T/ca-db/index.txt"
+printf '1000\n' >"$T/ca-db/serial"
+cat >"$T/ca.cnf" <<CNF
+[ca]
+default_ca = d
+[d]
+database = $T/ca-db/index.txt
+serial = $T/ca-db/serial
+new_certs_dir = $T/ca-db
+default_md = sha256
+policy = p
+x509_extensions = ext
+[p]
+commonName = supplied
+[ext]
+extendedKeyUsage = clientAuth
+CNF
+openssl req -new -key "$T/client.key" -subj "/CN=expired" -out "$T/expired.csr" 2>/dev/null
+openssl ca -batch -config "$T/ca.cnf" -cert "$C/ca.pem" -keyfile "$C/ca.key" -notext \
+    -startdate 20250101000000Z -enddate 20250201000000Z -in "$T/expired.csr" \
+    -out "$T/expired.pem" >/dev/null 2>&1 || t_fail "an expired client certificate is made"
+mapfile -t EXPIRED < <(cert "$T/expired.pem" "$T/client.key")
+setup "redis_url=$(murl)" "${EXPIRED[@]}"
+out=$("$CLI" -c "$T/conf" doctor --pam-dir "$T" 2>&1)
+rc=$?
+assert_match "doctor: an expired certificate is a FAIL with a fix" \
+    '^FAIL redis: client certificate subject="CN=expired" expired [0-9]+ days ago.*renew redis_tls_cert' "$out"
+assert_eq "... exit 1" 1 "$rc"
+refused "an expired certificate" 'did not accept the client certificate' "${EXPIRED[@]}"
+
 setup "redis_url=$(murl)" "${MISMATCH[@]}"
 out=$("$CLI" -c "$T/conf" doctor --pam-dir "$T" 2>&1)
 rc=$?
