@@ -37,6 +37,19 @@ redis_certs() {
     bash "$TESTS_DIR/mock/gen-certs.sh" "$T/redis-certs"
 }
 
+# _redis_tls_auth NAME: tls-auth-clients, and for a server of
+# redis_start_mtls the client certificate it presents to others
+# (replication, sentinels: server.pem is for serverAuth only).
+_redis_tls_auth() {
+    if [ -n "${REDIS_MTLS[$1]:-}" ]; then
+        echo "tls-auth-clients yes"
+        echo "tls-client-cert-file $T/redis-certs/client.pem"
+        echo "tls-client-key-file $T/redis-certs/client.key"
+    else
+        echo "tls-auth-clients no"
+    fi
+}
+
 # redis_write_conf NAME PORT [extra lines...]
 redis_write_conf() {
     local name=$1 port=$2 d="$T/redis/$1"
@@ -49,11 +62,7 @@ redis_write_conf() {
         echo "tls-cert-file $T/redis-certs/server.pem"
         echo "tls-key-file $T/redis-certs/server.key"
         echo "tls-ca-cert-file $T/redis-certs/ca.pem"
-        if [ -n "${REDIS_MTLS[$name]:-}" ]; then
-            echo "tls-auth-clients yes"
-        else
-            echo "tls-auth-clients no"
-        fi
+        _redis_tls_auth "$name"
         echo "tls-replication yes"
         echo "dir $d"
         echo "dbfilename dump.rdb"
@@ -121,7 +130,7 @@ redis_start() {
 # yes, Redis's default), and whose default user needs no password but
 # may do only what the module needs (REDIS_PAM_ACL): the module logs in
 # with its certificate and sends no AUTH.  redis_cli presents
-# client.pem to it.
+# client.pem to it (to every server, in fact).
 redis_start_mtls() {
     local name=$1
     shift
@@ -144,7 +153,7 @@ redis_sentinel_start() {
             echo "tls-cert-file $T/redis-certs/server.pem"
             echo "tls-key-file $T/redis-certs/server.key"
             echo "tls-ca-cert-file $T/redis-certs/ca.pem"
-            echo "tls-auth-clients no"
+            _redis_tls_auth "$name"
             echo "tls-replication yes"
             echo "dir $d"
             echo "daemonize no"
@@ -175,7 +184,8 @@ redis_sentinel_start() {
     return 1
 }
 
-# redis_sentinel_setup: master m0, replica r1 of m0, sentinels s1 s2 s3.
+# redis_sentinel_setup: master m0, replica r1 of m0, sentinels s1 s2 s3
+# (with REDIS_MTLS set for each of them: all with tls-auth-clients yes).
 redis_sentinel_setup() {
     redis_start m0 || return 1
     redis_start r1 "replicaof 127.0.0.1 ${REDIS_PORT[m0]}" || return 1
@@ -199,23 +209,22 @@ redis_sentinel_setup() {
     return 1
 }
 
+# A client certificate is always offered: servers of redis_start_mtls ask
+# for one, the others do not and never see it.
 _redis_cli_plain() {
     local port=$1
     shift
-    timeout 10 redis-cli --tls --cacert "$T/redis-certs/ca.pem" -h 127.0.0.1 \
-        -p "$port" "$@"
+    timeout 10 redis-cli --tls --cacert "$T/redis-certs/ca.pem" \
+        --cert "$T/redis-certs/client.pem" --key "$T/redis-certs/client.key" \
+        -h 127.0.0.1 -p "$port" "$@"
 }
 
 # redis_cli NAME ARGS...: as admin (no warning about the password on argv).
 redis_cli() {
     local name=$1
     shift
-    local cert=()
-    [ -n "${REDIS_MTLS[$name]:-}" ] &&
-        cert=(--cert "$T/redis-certs/client.pem" --key "$T/redis-certs/client.key")
-    REDISCLI_AUTH=$REDIS_ADMIN_PASS timeout 10 redis-cli --tls \
-        --cacert "$T/redis-certs/ca.pem" "${cert[@]}" -h 127.0.0.1 \
-        -p "${REDIS_PORT[$name]}" --user admin --no-auth-warning "$@"
+    REDISCLI_AUTH=$REDIS_ADMIN_PASS _redis_cli_plain "${REDIS_PORT[$name]}" \
+        --user admin --no-auth-warning "$@"
 }
 
 redis_sentinel_cli() {

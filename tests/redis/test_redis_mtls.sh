@@ -13,7 +13,8 @@
 #     one key without the other is a config error;
 #   - a resumed handshake does not read the files; a replaced certificate
 #     file forces a full handshake;
-#   - a chain file (certificate, then its intermediate) and TLS 1.2;
+#   - a chain file (certificate, then its intermediate), TLS 1.2, and
+#     Sentinel (sentinels and master all demanding a certificate);
 #   - engagelab-otp doctor's lines for the certificate.
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -216,6 +217,30 @@ setup "redis_url=$(murl tls12)"
 go
 assert_match "TLS 1.2, no certificate: refused with the reason" 'reason="TLS refused: the server demands a client certificate' "$OUT"
 redis_stop tls12
+
+# ---- Sentinel: sentinels and master all demand a certificate ---------------------
+# The same SSL_CTX serves every connection: the sentinels are asked with
+# the certificate too, then the master (ROLE checked), no password anywhere.
+for n in m0 r1 s1 s2 s3; do REDIS_MTLS[$n]=1; done
+if redis_sentinel_setup; then
+    sents="127.0.0.1:${REDIS_PORT[s1]}, 127.0.0.1:${REDIS_PORT[s2]}, 127.0.0.1:${REDIS_PORT[s3]}"
+    setup "redis_sentinels=$sents" redis_master_name=m redis_timeout=1500 "${CERT[@]}"
+    go
+    assert_eq "sentinels with tls-auth-clients yes: login with the certificate" PAM_SUCCESS "$RES"
+    assert_no_match "... on Redis" 'redis: cannot be used' "$OUT"
+    assert_eq "... the certificate presented to a sentinel and to the master" 2 \
+        "$(printf '%s\n' "$OUT" | grep -c 'redis: client certificate presented')"
+    n=$(redis_cli m0 DBSIZE)
+    if [ "${n:-0}" -ge 1 ]; then t_ok "... the state is on the master"; else t_fail "... the state is on the master" "$n"; fi
+    setup "redis_sentinels=$sents" redis_master_name=m redis_timeout=1500
+    go
+    assert_match "sentinels, no certificate: refused at the sentinel, with the reason" \
+        'redis: cannot be used.*reason="TLS refused: the server demands a client certificate' "$OUT"
+    assert_eq "... the login goes on with state_dir" PAM_SUCCESS "$RES"
+else
+    t_fail "sentinels with tls-auth-clients yes settle"
+fi
+for n in m0 r1 s1 s2 s3; do redis_stop $n; done
 
 # ---- doctor ------------------------------------------------------------------------------
 setup "redis_url=$(murl)" "${CERT[@]}"
