@@ -532,7 +532,8 @@ void eotp_doc_check_directory(struct eotp_doctor *d)
 
 /*
  * The "redis" entry of doctor's table: the lines above, each turned into
- * one result ("FAIL redis: what: how to fix it" splits at the last ": ").
+ * one result ("FAIL redis: what: how to fix it" splits at the last ": ",
+ * and so does WARN).
  * Silent when Redis is not configured.
  */
 void eotp_doc_check_redis(struct eotp_doctor *d)
@@ -556,7 +557,8 @@ void eotp_doc_check_redis(struct eotp_doctor *d)
     if (!eotp_doctor_needs(d, "redis",
                            "redis_url redis_sentinels redis_master_name "
                            "redis_user redis_password_file redis_ca_file "
-                           "redis_key_file redis_timeout redis_insecure")) {
+                           "redis_key_file redis_timeout redis_insecure "
+                           "redis_tls_cert redis_tls_key")) {
         return;
     }
     out = open_memstream(&text, &len);
@@ -580,15 +582,19 @@ void eotp_doc_check_redis(struct eotp_doctor *d)
         }
         if (strncmp(ln, "OK  ", 4) == 0) {
             eotp_doctor_report(d, "redis", EOTP_DOC_OK, NULL, "%s", ln + 4);
-        } else if (strncmp(ln, "FAIL ", 5) == 0) {
+        } else if (strncmp(ln, "FAIL ", 5) == 0 ||
+                   strncmp(ln, "WARN ", 5) == 0) {
             char *colon = strrchr(ln + 5, ':');
             const char *fix = "run with -d for details";
+            bool fail = ln[0] == 'F';
 
             if (colon != NULL && colon[1] == ' ') {
                 *colon = '\0';
                 fix = colon + 2;
             }
-            eotp_doctor_report(d, "redis", EOTP_DOC_FAIL, fix, "%s", ln + 5);
+            eotp_doctor_report(d, "redis",
+                               fail ? EOTP_DOC_FAIL : EOTP_DOC_WARN, fix, "%s",
+                               ln + 5);
         }
     }
     free(text);

@@ -5,15 +5,22 @@
  * loaded; every command the script calls run once on probe keys that are
  * written with a TTL and deleted (so a missing ACL permission shows here,
  * not half-way through a login's script); the round-trip latency against
- * redis_timeout.
+ * redis_timeout.  With redis_tls_cert: the client certificate loads, its
+ * key matches, its subject and the days left (WARN under
+ * CERT_WARN_DAYS, FAIL when expired or not yet valid).
  */
 #include "doctor_redis.h"
 
 #include "../core/err.h"
+#include "../core/log.h"
 #include "../core/redis.h"
+#include "../core/redis_cert.h"
 #include "../core/redis_state.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +43,24 @@ static void line(FILE *out, int *fails, bool good, const char *fmt, ...)
     }
 }
 
+/* Days of validity left under which the client certificate is a WARN:
+ * two weeks leave time to renew and roll it out across a fleet. */
+#define CERT_WARN_DAYS 14
+
+static void warn(FILE *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void warn(FILE *out, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("WARN redis: ", out);
+    va_start(ap, fmt);
+    (void)vfprintf(out, fmt, ap);
+    va_end(ap);
+    fputc('\n', out);
+}
+
 static long long ms_now(void)
 {
     struct timespec ts;
@@ -44,10 +69,18 @@ static long long ms_now(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *hint(int r)
+#define CERT_FIX                                                              \
+    "set redis_tls_cert and redis_tls_key to a client certificate (with "     \
+    "clientAuth) from a CA in the server's tls-ca-cert-file, or run the "     \
+    "server with tls-auth-clients no or optional"
+
+static const char *hint(int r, const char *why)
 {
     switch (r) {
     case EOTP_E_TLS:
+        if (strstr(why, "client certificate") != NULL) {
+            return CERT_FIX;
+        }
         return "check redis_ca_file and that the server certificate names "
                "the host of redis_url (an IP SAN for an address)";
     case EOTP_E_API_AUTH:
@@ -61,6 +94,75 @@ static const char *hint(int r)
         return "check redis_url or redis_sentinels, the firewall, and on "
                "SELinux that the port is labelled redis_port_t";
     }
+}
+
+/* The subject of x, one line (RFC 2253), sanitised. */
+static void subject_of(X509 *x, char *out, size_t outlen)
+{
+    char raw[256] = "";
+    BIO *b = BIO_new(BIO_s_mem());
+    int n = 0;
+
+    if (b != NULL && X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
+                                        XN_FLAG_RFC2253) >= 0) {
+        n = BIO_read(b, raw, (int)sizeof(raw) - 1);
+    }
+    raw[n > 0 ? n : 0] = '\0';
+    BIO_free(b);
+    (void)eotp_sanitize(out, outlen, raw[0] != '\0' ? raw : "-", false);
+}
+
+/* redis_tls_cert and redis_tls_key: load, match, subject, expiry. */
+static void check_cert(const struct eotp_cfg *cfg, FILE *out, int *fails)
+{
+    struct eotp_redis_cert rc;
+    char why[200];
+    char subject[256];
+    int days = 0;
+    int secs = 0;
+    int r;
+
+    if (cfg->redis_tls_cert == NULL && cfg->redis_tls_key == NULL) {
+        return;
+    }
+    r = eotp_redis_cert_load(cfg, &rc, why, sizeof(why));
+    if (r != EOTP_OK) {
+        line(out, fails, false, "client certificate: %s: %s", why,
+             "keep redis_tls_cert root's and not writable by others, "
+             "redis_tls_key root's with mode 0600, both PEM, the key the "
+             "certificate's");
+        return;
+    }
+    subject_of(rc.cert, subject, sizeof(subject));
+    if (X509_cmp_current_time(X509_get0_notBefore(rc.cert)) > 0) {
+        line(out, fails, false,
+             "client certificate subject=\"%s\" is not valid yet: check the "
+             "clock or renew redis_tls_cert",
+             subject);
+    } else if (ASN1_TIME_diff(&days, &secs, NULL,
+                              X509_get0_notAfter(rc.cert)) != 1) {
+        line(out, fails, false,
+             "client certificate subject=\"%s\" has an unreadable expiry "
+             "date: renew redis_tls_cert",
+             subject);
+    } else if (days < 0 || (days == 0 && secs <= 0)) {
+        line(out, fails, false,
+             "client certificate subject=\"%s\" expired %d days ago: renew "
+             "redis_tls_cert (the server refuses it)",
+             subject, -days);
+    } else if (days < CERT_WARN_DAYS) {
+        warn(out,
+             "client certificate subject=\"%s\" expires in %d days: renew "
+             "redis_tls_cert before it does (under %d days left)",
+             subject, days, CERT_WARN_DAYS);
+    } else {
+        line(out, fails, true,
+             "client certificate subject=\"%s\" loads, key matches, %d "
+             "intermediate%s, expires in %d days",
+             subject, rc.chain != NULL ? sk_X509_num(rc.chain) : 0,
+             rc.chain != NULL && sk_X509_num(rc.chain) == 1 ? "" : "s", days);
+    }
+    eotp_redis_cert_free(&rc);
 }
 
 /* One command; the reply into *rp (caller frees). */
@@ -180,6 +282,7 @@ int eotp_doctor_redis(const struct eotp_cfg *cfg, const struct eotp_logger *lg,
                                             : " derived from dev_secret")
              : ": ",
          r == EOTP_OK ? "" : why, r == EOTP_OK ? "" : ": fix redis_key_file");
+    check_cert(cfg, out, &fails);
     t0 = ms_now();
     /* Doctor may wait longer than a login, to tell slow from down. */
     r = eotp_redis_open(cfg,
@@ -187,7 +290,7 @@ int eotp_doctor_redis(const struct eotp_cfg *cfg, const struct eotp_logger *lg,
                         lg, &c, why, sizeof(why));
     if (r != EOTP_OK) {
         line(out, &fails, false, "connect, TLS and AUTH: %s: %s", why,
-             hint(r));
+             hint(r, why));
         return fails;
     }
     line(out, &fails, true, "connected to %s (%s, authenticated) in %lld ms",
@@ -265,7 +368,8 @@ int eotp_doctor_redis(const struct eotp_cfg *cfg, const struct eotp_logger *lg,
                  : ": a login needs about 5 round trips: raise "
                    "redis_timeout or bring Redis closer");
     } else {
-        line(out, &fails, false, "lost the connection: %s: %s", why, hint(r));
+        line(out, &fails, false, "lost the connection: %s: %s", why,
+             hint(r, why));
     }
     eotp_redis_close(c);
     return fails;

@@ -438,6 +438,11 @@ static const struct key keys[] = {
     {"redis_timeout", KT_LONG, OFF(redis_timeout), 50, 10000, NULL, 0, NULL},
     {"redis_insecure", KT_BOOL, OFF(redis_insecure), 0, 0, NULL, 0, NULL},
     {"redis_required", KT_BOOL, OFF(redis_required), 0, 0, NULL, 0, NULL},
+    /* Redis TLS client certificate (issue 13, mtls): PEM certificate (then
+     * its chain) and its root-only key, read through safefile by redis.c
+     * only when a server asks for a certificate; both or neither. */
+    {"redis_tls_cert", KT_PATH, OFF(redis_tls_cert), 0, 0, NULL, 0, NULL},
+    {"redis_tls_key", KT_PATH, OFF(redis_tls_key), 0, 0, NULL, 0, NULL},
     /* Rescue codes (issue 16): checked as a root-only file when read, and
      * an untrusted one is not used (logged), so not KF_TRUST, which would
      * refuse the whole config and every login with it. */
@@ -1281,10 +1286,18 @@ static int validate_redis(const struct eotp_cfg *cfg,
     }
     if (!any && (cfg->redis_required || cfg->redis_user != NULL ||
                  cfg->redis_password_file != NULL ||
-                 cfg->redis_ca_file != NULL || cfg->redis_key_file != NULL)) {
+                 cfg->redis_ca_file != NULL || cfg->redis_key_file != NULL ||
+                 cfg->redis_tls_cert != NULL || cfg->redis_tls_key != NULL)) {
         eotp_log(lg, LOG_ERR,
                  "config: redis_* keys are set but neither redis_url nor "
                  "redis_sentinels is");
+        return EOTP_E_CONFIG;
+    }
+    if ((cfg->redis_tls_cert == NULL) != (cfg->redis_tls_key == NULL)) {
+        eotp_log(lg, LOG_ERR,
+                 "config: redis_tls_cert and redis_tls_key go together (the "
+                 "client certificate and its private key): set both or "
+                 "neither");
         return EOTP_E_CONFIG;
     }
     if (any && cfg->redis_timeout > cfg->deadline * 1000) {

@@ -120,6 +120,8 @@ struct eotp_cfg {
     long redis_timeout;        /* ms of Redis time per login */
     bool redis_insecure;       /* allow redis:// beyond loopback */
     bool redis_required;       /* no Redis: refuse, never state_dir */
+    char *redis_tls_cert;      /* PEM client certificate (+ chain) */
+    char *redis_tls_key;       /* root-only PEM key of redis_tls_cert */
     /* Rescue codes (issue 16, rescue.h). */
     char *rescue_file; /* root-only; "" or missing: no rescue codes */
     /* Delivery status callback receiver (issue 14, src/receiver/). */

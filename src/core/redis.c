@@ -14,6 +14,7 @@
 #include "redis.h"
 
 #include "err.h"
+#include "redis_cert.h"
 #include "redis_session.h"
 #include "safefile.h"
 #include "secret.h"
@@ -359,6 +360,13 @@ struct eotp_redis {
     bool ca_bundle; /* system store: the bundle file, not the hash dir */
     bool ca_loaded; /* redis_ca_file read (on the first full handshake) */
     bool ca_failed; /* ... and it could not be */
+    /* The client certificate (redis_cert.h), per handshake: the server
+     * asked for one; ours could not be loaded (cert_why says why); the
+     * server refused the one sent, or the lack of one. */
+    bool cert_asked;
+    bool cert_failed;
+    bool cert_refused;
+    char cert_why[200];
     /* TLS session cache (redis_session.h): the binding of the node being
      * connected to, whether its handshake resumed, and the full
      * handshake the resumed session came from. */
@@ -525,6 +533,49 @@ static int tls_fill(struct eotp_redis *c)
 }
 
 /*
+ * An alert a server sends when it refuses the client certificate, or the
+ * lack of one: handshake_failure (TLS 1.2 without a certificate),
+ * bad/unsupported/revoked/expired/unknown certificate, unknown CA, access
+ * denied, certificate_required (TLS 1.3).  Counted only after the server
+ * asked for a certificate.
+ */
+static bool cert_alert(unsigned long e)
+{
+    static const int alerts[] = {
+        SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE,
+        SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,
+        SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
+        SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED,
+        SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
+        SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN,
+        SSL_R_TLSV1_ALERT_UNKNOWN_CA,
+        SSL_R_TLSV1_ALERT_ACCESS_DENIED,
+        SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED,
+    };
+
+    if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SSL) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++) {
+        if (ERR_GET_REASON(e) == alerts[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The reason for a refused client certificate (or none). */
+static const char *cert_refusal(const struct eotp_redis *c)
+{
+    return c->cfg->redis_tls_cert == NULL
+               ? "TLS refused: the server demands a client certificate "
+                 "(tls-auth-clients) and redis_tls_cert is not set"
+               : "TLS refused: the server did not accept the client "
+                 "certificate of redis_tls_cert (not from a CA it trusts, "
+                 "expired, or not for client use)";
+}
+
+/*
  * After an SSL_* call returned ret: flush, and feed when OpenSSL wants
  * more.  Returns EOTP_OK to call again, or an error.
  */
@@ -533,6 +584,13 @@ static int tls_continue(struct eotp_redis *c, int ret, int fail)
     int e = SSL_get_error(c->ssl, ret);
     int r = tls_flush(c);
 
+    if (e == SSL_ERROR_SSL && c->cert_asked &&
+        cert_alert(ERR_peek_last_error())) {
+        /* TLS 1.3: may come with the first reply, after a handshake that
+         * looked complete on our side. */
+        c->cert_refused = true;
+        return EOTP_E_TLS;
+    }
     if (r != EOTP_OK) {
         return r;
     }
@@ -731,6 +789,48 @@ static int verify_chain(X509_STORE_CTX *xs, void *arg)
 }
 
 /*
+ * The server asks for a client certificate (a CertificateRequest, in a
+ * full handshake only: a resumed one has none, so it never reads the
+ * files).  redis_tls_cert and redis_tls_key are read here, like
+ * redis_ca_file in verify_chain().  SSL_CTX_set_cert_cb rather than
+ * client_cert_cb: it can set the chain as well, and returning 0 fails
+ * the handshake when the files are bad (client_cert_cb can return one
+ * certificate only, and its failure just sends none).  Without
+ * redis_tls_cert, none is sent; the server's refusal is then explained.
+ */
+static int client_cert(SSL *ssl, void *arg)
+{
+    struct eotp_redis *c = arg;
+    struct eotp_redis_cert rc;
+    int r;
+
+    c->cert_asked = true;
+    if (c->cfg->redis_tls_cert == NULL) {
+        eotp_debug(c->lg,
+                   "redis: the server asks for a client certificate, none "
+                   "configured node=%s",
+                   c->node);
+        return 1;
+    }
+    r = eotp_redis_cert_load(c->cfg, &rc, c->cert_why, sizeof(c->cert_why));
+    if (r == EOTP_OK) {
+        r = eotp_redis_cert_use(ssl, &rc);
+        if (r != EOTP_OK) {
+            say(c->cert_why, sizeof(c->cert_why),
+                "redis_tls_cert/redis_tls_key cannot be loaded: OpenSSL "
+                "refused them");
+        }
+    }
+    eotp_redis_cert_free(&rc);
+    if (r != EOTP_OK) {
+        c->cert_failed = true;
+        return 0;
+    }
+    eotp_debug(c->lg, "redis: client certificate presented node=%s", c->node);
+    return 1;
+}
+
+/*
  * A new session from the server (TLS 1.3: a ticket after the handshake,
  * read with the first reply).  Kept for the next login after a full
  * handshake, and after a resumption when the session resumed had used up
@@ -774,6 +874,7 @@ static int tls_setup_ctx(struct eotp_redis *c)
                                          SSL_SESS_CACHE_CLIENT |
                                              SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(c->ctx, new_session);
+    SSL_CTX_set_cert_cb(c->ctx, client_cert, c);
     if (c->cfg->redis_ca_file != NULL) {
         /* read by verify_chain() when a full handshake needs it */
     } else if (!c->ca_bundle) {
@@ -808,7 +909,7 @@ static void offer_session(struct eotp_redis *c, const char *host,
     c->sess_fresh = false;
     c->sess_born = 0;
     if (!eotp_redis_session_bind(host, port, c->cfg->redis_ca_file,
-                                 c->sbind)) {
+                                 c->cfg->redis_tls_cert, c->sbind)) {
         c->sbind[0] = '\0';
         return;
     }
@@ -919,8 +1020,11 @@ static int conn_start(struct eotp_redis *c, const struct eotp_redis_url *u,
         return r;
     }
     if (u->scheme == EOTP_REDIS_TLS) {
+        c->cert_asked = false;
+        c->cert_failed = false;
+        c->cert_refused = false;
         r = tls_handshake(c, u->host, u->port);
-        if (r == EOTP_E_TLS && c->ca_failed) {
+        if (r == EOTP_E_TLS && (c->ca_failed || c->cert_failed)) {
             r = EOTP_E_CONFIG;
         }
         if (r == EOTP_E_TLS && c->cfg->redis_ca_file == NULL &&
@@ -942,8 +1046,11 @@ static int conn_start(struct eotp_redis *c, const struct eotp_redis_url *u,
             ERR_error_string_n(e, ebuf, sizeof(ebuf));
             say(why, whylen,
                 r == EOTP_E_TIMEOUT ? "TLS handshake timed out"
+                : c->cert_failed    ? c->cert_why
                 : r == EOTP_E_CONFIG || c->ca_failed
                     ? "redis_ca_file cannot be loaded"
+                : c->cert_refused
+                    ? cert_refusal(c)
                     : "TLS handshake failed or certificate not trusted");
             eotp_debug(c->lg,
                        "redis: TLS failure node=%s openssl=\"%s\" verify=%ld",
@@ -1075,6 +1182,7 @@ static int conn_io(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
         if (r != EOTP_OK) {
             say(why, whylen,
                 r == EOTP_E_TIMEOUT ? "timed out waiting for a reply"
+                : c->cert_refused   ? cert_refusal(c)
                                     : "connection lost");
             goto out;
         }

@@ -12,7 +12,9 @@
  * all wait in poll() against one budget, the Redis time of one login.
  * TLS (OpenSSL) is always verified: the CA from redis_ca_file or the
  * system store, the host name (or IP address) of the URL checked against
- * the certificate, SNI sent for names.
+ * the certificate, SNI sent for names.  A client certificate
+ * (redis_tls_cert, redis_cert.h) is presented to a server that asks for
+ * one, read only then.
  *
  * A connection lives inside one pam_sm_* call (sshd runs PAM in a forked
  * child): eotp_redis_open() ... eotp_redis_close().  Nodes of redis_url

@@ -28,26 +28,50 @@
 #define HDR_LEN (MAGIC_LEN + 32 + 8)
 #define NAME_PREFIX "+redis-tls-"
 
-bool eotp_redis_session_bind(const char *host, const char *port,
-                             const char *ca_file, char *out)
+/* " NAME=PATH DEV INO SIZE MTIME" of a file, or " NAME=none" (path NULL). */
+static bool file_identity(const char *name, const char *path, char *out,
+                          size_t outlen)
 {
     struct stat sb;
     int n;
 
-    out[0] = '\0';
-    if (ca_file == NULL) {
-        n = snprintf(out, EOTP_REDIS_SESSION_BIND_MAX, "v1 %s %s ca=system",
-                     host, port);
+    if (path == NULL) {
+        n = snprintf(out, outlen, " %s=none", name);
     } else {
-        if (stat(ca_file, &sb) != 0) {
+        if (stat(path, &sb) != 0) {
             return false;
         }
-        n = snprintf(out, EOTP_REDIS_SESSION_BIND_MAX,
-                     "v1 %s %s ca=%s %llu %llu %lld %lld.%09ld", host, port,
-                     ca_file, (unsigned long long)sb.st_dev,
+        n = snprintf(out, outlen, " %s=%s %llu %llu %lld %lld.%09ld", name,
+                     path, (unsigned long long)sb.st_dev,
                      (unsigned long long)sb.st_ino, (long long)sb.st_size,
                      (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
     }
+    return n >= 0 && (size_t)n < outlen;
+}
+
+bool eotp_redis_session_bind(const char *host, const char *port,
+                             const char *ca_file, const char *cert_file,
+                             char *out)
+{
+    char ca[EOTP_REDIS_SESSION_BIND_MAX];
+    char cert[EOTP_REDIS_SESSION_BIND_MAX];
+    int n;
+
+    out[0] = '\0';
+    if (ca_file == NULL) {
+        (void)snprintf(ca, sizeof(ca), " ca=system");
+    } else if (!file_identity("ca", ca_file, ca, sizeof(ca))) {
+        return false;
+    }
+    /* Without a client certificate the binding stays what it was (v1),
+     * so sessions cached before this key existed still resume. */
+    cert[0] = '\0';
+    if (cert_file != NULL &&
+        !file_identity("cert", cert_file, cert, sizeof(cert))) {
+        return false;
+    }
+    n = snprintf(out, EOTP_REDIS_SESSION_BIND_MAX, "v1 %s %s%s%s", host, port,
+                 ca, cert);
     if (n < 0 || n >= EOTP_REDIS_SESSION_BIND_MAX) {
         out[0] = '\0';
         return false;

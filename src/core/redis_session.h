@@ -16,9 +16,10 @@
  * full one with every check.
  *
  * The file: state_dir/+redis-tls-HASH (HASH: 16 hex digits of SHA-256 of
- * what the session is bound to: host, port, SNI, and the CA file's path
- * and identity (device, inode, size, mtime), so a new CA or another node
- * never resumes an old session).  Root's, mode 0600, opened with
+ * what the session is bound to: host, port, SNI, the CA file's path and
+ * identity (device, inode, size, mtime) and the client certificate's
+ * (redis_tls_cert) the same way, so a new CA, a rotated client
+ * certificate or another node never resumes an old session).  Root's, mode 0600, opened with
  * O_NOFOLLOW and checked on the descriptor; it holds the session's
  * secret, like redis_password_file.  Used for at most
  * EOTP_REDIS_SESSION_MAX_AGE seconds after the full handshake, and never
@@ -41,14 +42,18 @@
 #define EOTP_REDIS_SESSION_FILE_MAX (32 * 1024)
 
 /*
- * What a session is bound to, for host (name or address), port and the
- * CA file (NULL: the system store); out (EOTP_REDIS_SESSION_BIND_MAX) is
- * always terminated.  Fails (false) when ca_file cannot be stat'ed: then
- * no session is cached.
+ * What a session is bound to, for host (name or address), port, the CA
+ * file (NULL: the system store) and the client certificate file
+ * (redis_tls_cert, NULL: none): a file by its path and identity (device,
+ * inode, size, mtime), so a replaced CA or client certificate never
+ * resumes a session made with the old one.  out
+ * (EOTP_REDIS_SESSION_BIND_MAX) is always terminated.  Fails (false) when
+ * a file cannot be stat'ed: then no session is cached.
  */
-#define EOTP_REDIS_SESSION_BIND_MAX 640
+#define EOTP_REDIS_SESSION_BIND_MAX 1280
 bool eotp_redis_session_bind(const char *host, const char *port,
-                             const char *ca_file, char *out);
+                             const char *ca_file, const char *cert_file,
+                             char *out);
 
 /*
  * The cached session for bind in state_dir, or NULL (none, stale, not

@@ -54,6 +54,9 @@ t_on_exit mock_stop
 mock_start "$T/mock" >/dev/null || { echo "bench_redis: mock did not start" >&2; exit 1; }
 . "$TESTS_DIR/redis/redisenv.sh"
 redis_start main || { echo "bench_redis: redis did not start" >&2; exit 1; }
+# A second server that authenticates clients by certificate (Redis's own
+# default, tls-auth-clients yes) and needs no AUTH.
+redis_start_mtls mtls || { echo "bench_redis: redis (mtls) did not start" >&2; exit 1; }
 mockctl config --codes-3004 no >/dev/null
 
 USERS="daemon bin sys games man lp mail news uucp proxy"
@@ -74,6 +77,12 @@ write_conf "$T/redis.conf" "user_map=$T/users1" "state_dir=$T/s-redis" \
     send_limit=off rhost_send_limit=off "redis_url=$URL" "redis_ca_file=$CA"
 printf 'auth required %s conf=%s\n' "$MODULE" "$T/plain.conf" >"$T/pam.d/plain"
 printf 'auth required %s conf=%s\n' "$MODULE" "$T/redis.conf" >"$T/pam.d/redis"
+install -m 0644 "$T/redis-certs/client.pem" "$T/client.pem"
+install -m 0600 "$T/redis-certs/client.key" "$T/client.key"
+write_conf "$T/mtls.conf" "user_map=$T/users1" "state_dir=$T/s-mtls" \
+    send_limit=off rhost_send_limit=off "redis_url=rediss://127.0.0.1:${REDIS_PORT[mtls]}" \
+    "redis_ca_file=$CA" "redis_tls_cert=$T/client.pem" "redis_tls_key=$T/client.key"
+printf 'auth required %s conf=%s\n' "$MODULE" "$T/mtls.conf" >"$T/pam.d/mtls"
 
 timed() {
     local s=$EPOCHREALTIME
@@ -96,11 +105,14 @@ if part ratio; then
     : >"$T/plain.ms"
     : >"$T/redis.ms"
     : >"$T/full.ms"
+    : >"$T/mtls.ms"
     for r in $(seq 1 $((N + 3))); do
         timed plain
         [ "$r" -gt 3 ] && echo "$MS" >>"$T/plain.ms"
         timed redis
         [ "$r" -gt 3 ] && echo "$MS" >>"$T/redis.ms"
+        timed mtls
+        [ "$r" -gt 3 ] && echo "$MS" >>"$T/mtls.ms"
         rm -f "$T"/s-redis/+redis-tls-*
         timed redis
         [ "$r" -gt 3 ] && echo "$MS" >>"$T/full.ms"
@@ -113,6 +125,9 @@ if part ratio; then
     load=$(cut -d ' ' -f 1 /proc/loadavg)
     row "login with Redis / without (median of $N)" "$q / $p ms = $ratio (failed $BAD, fell back $FELL; load $load)" "<= 1.03" "$(verdict "$ratio <= 1.03 && $BAD == 0")"
     row "... with a full TLS handshake (no cache)" "$f / $p ms = $fratio" "figure" "-"
+    m=$(median <"$T/mtls.ms")
+    mratio=$(awk -v a="$m" -v b="$p" 'BEGIN {printf "%.3f", a / b}')
+    row "... client certificate, no AUTH (resumed)" "$m / $p ms = $mratio" "<= 1.03" "$(verdict "$mratio <= 1.03 && $BAD == 0")"
     # The same with 20 ms on every API answer (a nearby EngageLab region;
     # the mock on loopback answers in well under a millisecond, which no
     # deployment sees): what the Redis part weighs in a real login.
@@ -142,6 +157,17 @@ if part rt; then
     done
     rt=$(sed -n 's/.*redis: done round_trips=\([0-9]*\).*/\1/p' "$T/rt.out" | tail -n 1)
     row "Redis round trips per platform login" "${rt:-?} waited (AUTH, begin, attempt+sent; finish posted)" "<= 2" "$(verdict "${rt:-99} <= 2")"
+    write_conf "$T/rtm.conf" "user_map=$T/users1" "state_dir=$T/s-rtm" debug=yes \
+        send_limit=off rhost_send_limit=off "redis_url=rediss://127.0.0.1:${REDIS_PORT[mtls]}" \
+        "redis_ca_file=$CA" "redis_tls_cert=$T/client.pem" "redis_tls_key=$T/client.key"
+    printf 'auth required %s conf=%s\n' "$MODULE" "$T/rtm.conf" >"$T/pam.d/rtm"
+    for _ in 1 2; do
+        "$HARNESS" --confdir "$T/pam.d" --service rtm --user daemon --outbox "$MOCK_OUTBOX" \
+            --to "$PHONE" -- @code >"$T/rtm.out" 2>&1
+    done
+    rt=$(sed -n 's/.*redis: done round_trips=\([0-9]*\).*/\1/p' "$T/rtm.out" | tail -n 1)
+    grep -q 'redis: cannot be used' "$T/rtm.out" && rt="fell back"
+    row "... with a client certificate, no password" "${rt:-?} waited (begin, attempt+sent; finish posted)" "<= 2" "$(verdict "${rt:-99} <= 2")"
 fi
 
 # ---- parallel logins across 4 hosts ------------------------------------------------

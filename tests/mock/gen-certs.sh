@@ -8,6 +8,11 @@
 #   other-ca.pem / other-ca.key           a second, unrelated CA
 #   other-server.pem / other-server.key   signed by other-ca.pem, SAN IP:127.0.0.1, DNS:localhost
 #   wronghost-server.pem / .key           signed by ca.pem, SAN DNS:wrong.example only
+#   client.pem / client.key               TLS client certificate signed by ca.pem
+#   other-client.pem / other-client.key   TLS client certificate signed by other-ca.pem
+#   inter-ca.pem / inter-ca.key           an intermediate CA signed by ca.pem
+#   chain-client.pem / chain-client.key   client certificate signed by inter-ca.pem,
+#                                         the file holding it then inter-ca.pem
 #
 # Idempotent: if a complete, consistent set already exists it is left alone.
 # Concurrent callers on the same OUTDIR are serialised with flock(1).
@@ -23,7 +28,9 @@ mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 
 files=(ca.pem ca.key server.pem server.key other-ca.pem other-ca.key
-       other-server.pem other-server.key wronghost-server.pem wronghost-server.key)
+       other-server.pem other-server.key wronghost-server.pem wronghost-server.key
+       client.pem client.key other-client.pem other-client.key
+       inter-ca.pem inter-ca.key chain-client.pem chain-client.key)
 
 # Serialise concurrent generators (two test scripts sharing one cert dir).
 exec 9>"$outdir/.gen-certs.lock"
@@ -39,7 +46,11 @@ complete() {
     # The set must also be consistent (e.g. not a CA from one run and a server from another).
     openssl verify -CAfile "$outdir/ca.pem" "$outdir/server.pem" >/dev/null 2>&1 &&
         openssl verify -CAfile "$outdir/other-ca.pem" "$outdir/other-server.pem" >/dev/null 2>&1 &&
-        openssl verify -CAfile "$outdir/ca.pem" "$outdir/wronghost-server.pem" >/dev/null 2>&1
+        openssl verify -CAfile "$outdir/ca.pem" "$outdir/wronghost-server.pem" >/dev/null 2>&1 &&
+        openssl verify -CAfile "$outdir/ca.pem" "$outdir/client.pem" >/dev/null 2>&1 &&
+        openssl verify -CAfile "$outdir/other-ca.pem" "$outdir/other-client.pem" >/dev/null 2>&1 &&
+        openssl verify -CAfile "$outdir/ca.pem" -untrusted "$outdir/chain-client.pem" \
+            "$outdir/chain-client.pem" >/dev/null 2>&1
 }
 
 if complete; then
@@ -78,7 +89,8 @@ newca() {
         -out "$work/$1.pem" >>"$log" 2>&1 || fail "CA creation failed for $1"
 }
 
-# newleaf NAME CA SAN: server certificate for NAME signed by CA
+# newleaf NAME CA SAN [EKU]: certificate for NAME signed by CA (EKU
+# serverAuth unless given, e.g. clientAuth; SAN "-" for none)
 newleaf() {
     newkey "$1"
     openssl req -new -key "$work/$1.key" -subj "/O=pam_engagelab_otp tests/CN=$1" \
@@ -86,11 +98,11 @@ newleaf() {
     cat >"$work/$1.ext" <<EOF
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
-extendedKeyUsage=serverAuth
+extendedKeyUsage=${4:-serverAuth}
 subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid:always
-subjectAltName=$3
 EOF
+    [ "$3" = - ] || echo "subjectAltName=$3" >>"$work/$1.ext"
     openssl x509 -req -in "$work/$1.csr" -CA "$work/$2.pem" -CAkey "$work/$2.key" \
         -CAcreateserial -sha256 -days "$DAYS" -extfile "$work/$1.ext" \
         -out "$work/$1.pem" >>"$log" 2>&1 || fail "signing failed for $1"
@@ -101,6 +113,20 @@ newca other-ca "unrelated test CA"
 newleaf server ca "IP:127.0.0.1,DNS:localhost"
 newleaf other-server other-ca "IP:127.0.0.1,DNS:localhost"
 newleaf wronghost-server ca "DNS:wrong.example"
+newleaf client ca - clientAuth
+newleaf other-client other-ca - clientAuth
+# An intermediate CA under ca, and a client whose file carries it.
+newkey inter-ca
+openssl req -new -key "$work/inter-ca.key" -subj "/O=pam_engagelab_otp tests/CN=intermediate test CA" \
+    -out "$work/inter-ca.csr" >>"$log" 2>&1 || fail "CSR creation failed for inter-ca"
+printf '%s\n' "basicConstraints=critical,CA:TRUE,pathlen:0" \
+    "keyUsage=critical,keyCertSign,cRLSign" "subjectKeyIdentifier=hash" \
+    "authorityKeyIdentifier=keyid:always" >"$work/inter-ca.ext"
+openssl x509 -req -in "$work/inter-ca.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
+    -CAcreateserial -sha256 -days "$DAYS" -extfile "$work/inter-ca.ext" \
+    -out "$work/inter-ca.pem" >>"$log" 2>&1 || fail "signing failed for inter-ca"
+newleaf chain-client inter-ca - clientAuth
+cat "$work/inter-ca.pem" >>"$work/chain-client.pem"
 
 # Move the finished set into place (each mv is atomic on the same filesystem).
 for f in "${files[@]}"; do

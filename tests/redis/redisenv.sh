@@ -8,6 +8,7 @@
 #   redis_url main                      # rediss://pam:...@127.0.0.1:PORT
 #   redis_stop main
 #   redis_sentinel_setup || exit 1      # master m0, replica r1, sentinels s1..s3
+#   redis_start_mtls NAME [extra...]    # tls-auth-clients yes, see below
 #
 # Every server listens on 127.0.0.1 only, with `port 0` (no plaintext)
 # and a `tls-port` taken from free_port; its directory, config, log and
@@ -24,6 +25,7 @@ REDIS_PAM_PASS=${REDIS_PAM_PASS:-pam-Test-Pass-1}
 REDIS_ADMIN_PASS=${REDIS_ADMIN_PASS:-admin-Test-Pass-2}
 declare -A REDIS_PORT=()
 declare -A REDIS_PID=()
+declare -A REDIS_MTLS=()
 
 # The commands the module uses: scripts, AUTH/HELLO/SELECT/PING, and ROLE
 # (Sentinel mode checks the master's role).  Inside scripts the ACL still
@@ -31,8 +33,21 @@ declare -A REDIS_PID=()
 REDIS_PAM_ACL='on ~eotp:* resetchannels -@all +auth +hello +ping +select +role +evalsha +eval +script|load +scan +del +time +get +set +pttl +pexpire +zadd +zrem +zcount +zrangebyscore +zremrangebyscore +zremrangebyrank +hget +hset +hdel +hmget +hincrby +hgetall +exists'
 
 redis_certs() {
-    [ -s "$T/redis-certs/server.pem" ] && return 0
+    [ -s "$T/redis-certs/server.pem" ] && [ -s "$T/redis-certs/client.pem" ] && return 0
     bash "$TESTS_DIR/mock/gen-certs.sh" "$T/redis-certs"
+}
+
+# _redis_tls_auth NAME: tls-auth-clients, and for a server of
+# redis_start_mtls the client certificate it presents to others
+# (replication, sentinels: server.pem is for serverAuth only).
+_redis_tls_auth() {
+    if [ -n "${REDIS_MTLS[$1]:-}" ]; then
+        echo "tls-auth-clients yes"
+        echo "tls-client-cert-file $T/redis-certs/client.pem"
+        echo "tls-client-key-file $T/redis-certs/client.key"
+    else
+        echo "tls-auth-clients no"
+    fi
 }
 
 # redis_write_conf NAME PORT [extra lines...]
@@ -47,7 +62,7 @@ redis_write_conf() {
         echo "tls-cert-file $T/redis-certs/server.pem"
         echo "tls-key-file $T/redis-certs/server.key"
         echo "tls-ca-cert-file $T/redis-certs/ca.pem"
-        echo "tls-auth-clients no"
+        _redis_tls_auth "$name"
         echo "tls-replication yes"
         echo "dir $d"
         echo "dbfilename dump.rdb"
@@ -57,7 +72,11 @@ redis_write_conf() {
         echo "pidfile $d/redis.pid"
         echo "logfile $d/redis.log"
         echo "enable-debug-command local"
-        echo "user default off"
+        if [ -n "${REDIS_MTLS[$name]:-}" ]; then
+            echo "user default $REDIS_PAM_ACL nopass"
+        else
+            echo "user default off"
+        fi
         echo "user pam $REDIS_PAM_ACL >$REDIS_PAM_PASS"
         echo "user admin on ~* &* +@all >$REDIS_ADMIN_PASS"
         echo "masteruser admin"
@@ -106,6 +125,19 @@ redis_start() {
     return 1
 }
 
+# redis_start_mtls NAME [extra config lines...]: a TLS-only server that
+# demands a client certificate signed by the test CA (tls-auth-clients
+# yes, Redis's default), and whose default user needs no password but
+# may do only what the module needs (REDIS_PAM_ACL): the module logs in
+# with its certificate and sends no AUTH.  redis_cli presents
+# client.pem to it (to every server, in fact).
+redis_start_mtls() {
+    local name=$1
+    shift
+    REDIS_MTLS[$name]=1
+    redis_start "$name" "$@"
+}
+
 # redis_sentinel_start NAME MASTER_PORT: a TLS-only sentinel monitoring
 # the master "m" at 127.0.0.1:MASTER_PORT with quorum 2.
 redis_sentinel_start() {
@@ -121,7 +153,7 @@ redis_sentinel_start() {
             echo "tls-cert-file $T/redis-certs/server.pem"
             echo "tls-key-file $T/redis-certs/server.key"
             echo "tls-ca-cert-file $T/redis-certs/ca.pem"
-            echo "tls-auth-clients no"
+            _redis_tls_auth "$name"
             echo "tls-replication yes"
             echo "dir $d"
             echo "daemonize no"
@@ -152,7 +184,8 @@ redis_sentinel_start() {
     return 1
 }
 
-# redis_sentinel_setup: master m0, replica r1 of m0, sentinels s1 s2 s3.
+# redis_sentinel_setup: master m0, replica r1 of m0, sentinels s1 s2 s3
+# (with REDIS_MTLS set for each of them: all with tls-auth-clients yes).
 redis_sentinel_setup() {
     redis_start m0 || return 1
     redis_start r1 "replicaof 127.0.0.1 ${REDIS_PORT[m0]}" || return 1
@@ -176,19 +209,21 @@ redis_sentinel_setup() {
     return 1
 }
 
+# A client certificate is always offered: servers of redis_start_mtls ask
+# for one, the others do not and never see it.
 _redis_cli_plain() {
     local port=$1
     shift
-    timeout 10 redis-cli --tls --cacert "$T/redis-certs/ca.pem" -h 127.0.0.1 \
-        -p "$port" "$@"
+    timeout 10 redis-cli --tls --cacert "$T/redis-certs/ca.pem" \
+        --cert "$T/redis-certs/client.pem" --key "$T/redis-certs/client.key" \
+        -h 127.0.0.1 -p "$port" "$@"
 }
 
 # redis_cli NAME ARGS...: as admin (no warning about the password on argv).
 redis_cli() {
     local name=$1
     shift
-    REDISCLI_AUTH=$REDIS_ADMIN_PASS timeout 10 redis-cli --tls \
-        --cacert "$T/redis-certs/ca.pem" -h 127.0.0.1 -p "${REDIS_PORT[$name]}" \
+    REDISCLI_AUTH=$REDIS_ADMIN_PASS _redis_cli_plain "${REDIS_PORT[$name]}" \
         --user admin --no-auth-warning "$@"
 }
 

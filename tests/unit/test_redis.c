@@ -25,6 +25,7 @@
 #include "../../src/core/cfg.h"
 #include "../../src/core/err.h"
 #include "../../src/core/redis.h"
+#include "../../src/core/redis_session.h"
 
 static char logbuf[8192];
 
@@ -254,6 +255,16 @@ static void test_cfg_keys(void **state)
     assert_int_equal(parse_free("redis_url = redis://10.0.0.5\n"
                                 "redis_insecure = yes\n"),
                      EOTP_OK);
+
+    /* A client certificate and its key (mtls), no password. */
+    assert_int_equal(parse("redis_url = rediss://10.0.0.5:6380\n"
+                           "redis_tls_cert = /etc/ssl/redis-client.pem\n"
+                           "redis_tls_key = /etc/security/redis-client.key\n",
+                           &cfg),
+                     EOTP_OK);
+    assert_string_equal(cfg.redis_tls_cert, "/etc/ssl/redis-client.pem");
+    assert_string_equal(cfg.redis_tls_key, "/etc/security/redis-client.key");
+    eotp_cfg_free(&cfg);
 }
 
 static void test_cfg_refused(void **state)
@@ -285,6 +296,12 @@ static void test_cfg_refused(void **state)
         "redis_url = rediss://h\nredis_user = a b\n",
         /* a user without a password and no password file */
         "redis_url = rediss://pam@h\n",
+        /* client certificate: relative paths, without a server */
+        "redis_url = rediss://h\nredis_tls_cert = c.pem\n"
+        "redis_tls_key = /k\n",
+        "redis_url = rediss://h\nredis_tls_cert = /c\n"
+        "redis_tls_key = k.pem\n",
+        "redis_tls_cert = /c\nredis_tls_key = /k\n",
     };
 
     (void)state;
@@ -293,11 +310,73 @@ static void test_cfg_refused(void **state)
             fail_msg("accepted: %s", bad[i]);
         }
     }
+    /* The certificate and its key go together, and the log says so. */
+    logbuf[0] = '\0';
+    assert_int_equal(parse_free("redis_url = rediss://h\n"
+                                "redis_tls_cert = /etc/ssl/c.pem\n"),
+                     EOTP_E_CONFIG);
+    assert_non_null(strstr(logbuf, "redis_tls_cert and redis_tls_key go "
+                                   "together"));
+    logbuf[0] = '\0';
+    assert_int_equal(parse_free("redis_url = rediss://h\n"
+                                "redis_tls_key = /etc/security/c.key\n"),
+                     EOTP_E_CONFIG);
+    assert_non_null(strstr(logbuf, "redis_tls_cert and redis_tls_key go "
+                                   "together"));
     /* A refused URL's password is never logged. */
     assert_int_equal(parse_free("redis_url = rediss://u:TopSecret@h:99999\n"),
                      EOTP_E_CONFIG);
     assert_non_null(strstr(logbuf, "redis_url"));
     assert_null(strstr(logbuf, "TopSecret"));
+}
+
+/* The TLS session binding names the client certificate file by its
+ * identity: a replaced file never resumes the old session. */
+static void test_session_bind_cert(void **state)
+{
+    char dir[] = "/tmp/eotp-bind.XXXXXX";
+    char ca[64];
+    char cert[64];
+    char none[EOTP_REDIS_SESSION_BIND_MAX];
+    char b1[EOTP_REDIS_SESSION_BIND_MAX];
+    char b2[EOTP_REDIS_SESSION_BIND_MAX];
+    char b3[EOTP_REDIS_SESSION_BIND_MAX];
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    (void)snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    (void)snprintf(cert, sizeof(cert), "%s/c.pem", dir);
+    f = fopen(ca, "w");
+    assert_non_null(f);
+    fputs("ca\n", f);
+    fclose(f);
+    f = fopen(cert, "w");
+    assert_non_null(f);
+    fputs("one\n", f);
+    fclose(f);
+
+    /* Without a certificate: the binding of before (sessions kept). */
+    assert_true(eotp_redis_session_bind("h", "6380", NULL, NULL, none));
+    assert_string_equal(none, "v1 h 6380 ca=system");
+    assert_true(eotp_redis_session_bind("h", "6380", ca, cert, b1));
+    assert_non_null(strstr(b1, " cert="));
+    assert_non_null(strstr(b1, cert));
+    assert_true(eotp_redis_session_bind("h", "6380", ca, NULL, b2));
+    assert_string_not_equal(b1, b2);
+    /* Rewritten (other size, mtime): another binding. */
+    f = fopen(cert, "w");
+    assert_non_null(f);
+    fputs("another\n", f);
+    fclose(f);
+    assert_true(eotp_redis_session_bind("h", "6380", ca, cert, b3));
+    assert_string_not_equal(b1, b3);
+    /* Gone: no binding, so no session is offered or kept. */
+    assert_int_equal(unlink(cert), 0);
+    assert_false(eotp_redis_session_bind("h", "6380", ca, cert, b3));
+    assert_string_equal(b3, "");
+    assert_int_equal(unlink(ca), 0);
+    assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_cfg_module_argument(void **state)
@@ -483,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_cfg_keys),
         cmocka_unit_test(test_cfg_refused),
         cmocka_unit_test(test_cfg_module_argument),
+        cmocka_unit_test(test_session_bind_cert),
         cmocka_unit_test(test_conn_good_and_hostile),
         cmocka_unit_test(test_conn_refused),
     };
