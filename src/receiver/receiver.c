@@ -439,7 +439,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's own messages: its format, checked as printf's. */
+__attribute__((format(printf, 2, 0))) static void
+mhd_log(void *cls, const char *fmt, va_list ap)
 {
     const struct recv *rv = cls;
     char line[256];
