@@ -293,10 +293,13 @@ int eotp_doctor_redis(const struct eotp_cfg *cfg, const struct eotp_logger *lg,
              hint(r, why));
         return fails;
     }
-    line(out, &fails, true, "connected to %s (%s, authenticated) in %lld ms",
+    line(out, &fails, true, "connected to %s (%s, %s) in %lld ms",
          eotp_redis_node(c),
          strncmp(eotp_redis_node(c), "rediss:", 7) == 0 ? "TLS verified"
                                                         : "no TLS",
+         eotp_redis_authed(c)          ? "authenticated"
+         : cfg->redis_tls_cert != NULL ? "no AUTH: client certificate"
+                                       : "no AUTH: no password",
          ms_now() - t0);
 
     {

@@ -376,6 +376,7 @@ struct eotp_redis {
     long long sess_born;
     const char *next_url; /* cursor in cfg->redis_url */
     unsigned int round_trips;
+    bool authed;             /* AUTH sent and accepted on this connection */
     unsigned int deferred;   /* replies of eotp_redis_send() still to read */
     bool deferred_unawaited; /* ... all from eotp_redis_post(): close
                               * does not wait for them */
@@ -1293,7 +1294,8 @@ static int handshake(struct eotp_redis *c, const struct eotp_redis_url *u,
     if (r != EOTP_OK) {
         return r;
     }
-    if (ia != 99 && !reply_is_status(rp[ia], "OK")) {
+    c->authed = ia != 99 && reply_is_status(rp[ia], "OK");
+    if (ia != 99 && !c->authed) {
         r = EOTP_E_API_AUTH;
         say(why, whylen, "authentication refused");
     } else if (is != 99 && !reply_is_status(rp[is], "OK")) {
@@ -1606,6 +1608,11 @@ static int exec_call(struct eotp_redis *c, const struct eotp_redis_cmd *cmd,
 unsigned int eotp_redis_round_trips(const struct eotp_redis *c)
 {
     return c != NULL ? c->round_trips : 0;
+}
+
+bool eotp_redis_authed(const struct eotp_redis *c)
+{
+    return c != NULL && c->authed;
 }
 
 const char *eotp_redis_node(const struct eotp_redis *c)

@@ -160,6 +160,9 @@ void eotp_redis_budget_reset(struct eotp_redis *c, long budget_ms);
 /* Round trips made on this connection so far (for tests and bench). */
 unsigned int eotp_redis_round_trips(const struct eotp_redis *c);
 
+/* Whether AUTH was sent and accepted (no password configured: false). */
+bool eotp_redis_authed(const struct eotp_redis *c);
+
 /* A redacted description of the node in use ("rediss://10.0.0.5:6380"). */
 const char *eotp_redis_node(const struct eotp_redis *c);
 

@@ -252,7 +252,7 @@ setup "redis_url=$(murl)" "${CERT[@]}"
 out=$("$CLI" -c "$T/conf" doctor --pam-dir "$T" 2>&1)
 assert_match "doctor: the certificate, its subject and days left" \
     '^OK  redis: client certificate subject="CN=client,O=pam_engagelab_otp tests" loads, key matches, 0 intermediates, expires in (29|30) days' "$out"
-assert_match "doctor: connected" '^OK  redis: connected to rediss://127\.0\.0\.1:[0-9]+' "$out"
+assert_match "doctor: connected, by the certificate (no AUTH)" '^OK  redis: connected to rediss://127\.0\.0\.1:[0-9]+ \(TLS verified, no AUTH: client certificate\)' "$out"
 assert_match "doctor: probe keys through the certificate's ACL" '^OK  redis: probe keys written with a TTL' "$out"
 assert_no_match "doctor: no Redis failure" '^FAIL redis' "$out"
 
