@@ -52,6 +52,11 @@ struct recv {
     size_t auth_cap;
     struct MHD_Response *empty[600];
     unsigned long accepted, refused, rows;
+    /* The refusal log's budget (may_log()). */
+    pthread_mutex_t log_lock;
+    long long log_window; /* CLOCK_MONOTONIC s when the window opened */
+    unsigned int log_lines;
+    unsigned long log_dropped, log_dropped_all;
 };
 
 /* One request's body, at most EOTP_CBB_BODY_MAX bytes kept. */
@@ -105,15 +110,58 @@ static void client_addr(struct MHD_Connection *conn, char *out, size_t len)
     }
 }
 
+/*
+ * Anyone who can reach the port can make the receiver refuse: its lines
+ * about refusals (and libmicrohttpd's own, e.g. failed TLS handshakes)
+ * are kept to REFUSAL_LOG_BURST per REFUSAL_LOG_WINDOW seconds, so that a
+ * flood cannot fill syslog.  The lines left out are counted, and the
+ * count is logged with the first line of the next window and at stop.
+ */
+#define REFUSAL_LOG_BURST 50
+#define REFUSAL_LOG_WINDOW 10
+
+static bool may_log(struct recv *rv)
+{
+    struct timespec ts;
+    long long now;
+    bool ok;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (long long)ts.tv_sec;
+    (void)pthread_mutex_lock(&rv->log_lock);
+    if (now - rv->log_window >= REFUSAL_LOG_WINDOW) {
+        if (rv->log_dropped > 0) {
+            eotp_log(rv->lg, LOG_WARNING,
+                     "callback refusals not logged count=%lu within=%ds "
+                     "limit=%d",
+                     rv->log_dropped, REFUSAL_LOG_WINDOW, REFUSAL_LOG_BURST);
+            rv->log_dropped = 0;
+        }
+        rv->log_window = now;
+        rv->log_lines = 0;
+    }
+    ok = rv->log_lines < REFUSAL_LOG_BURST;
+    if (ok) {
+        rv->log_lines++;
+    } else {
+        rv->log_dropped++;
+        rv->log_dropped_all++;
+    }
+    (void)pthread_mutex_unlock(&rv->log_lock);
+    return ok;
+}
+
 static enum MHD_Result refuse(struct recv *rv, struct MHD_Connection *conn,
                               unsigned int code, const char *reason)
 {
     char from[INET6_ADDRSTRLEN + 1];
 
-    client_addr(conn, from, sizeof(from));
-    eotp_log(rv->lg, code >= 500 ? LOG_ERR : LOG_WARNING,
-             "callback refused status=%u reason=\"%s\" from=%s", code, reason,
-             from);
+    if (may_log(rv)) {
+        client_addr(conn, from, sizeof(from));
+        eotp_log(rv->lg, code >= 500 ? LOG_ERR : LOG_WARNING,
+                 "callback refused status=%u reason=\"%s\" from=%s", code,
+                 reason, from);
+    }
     return answer(rv, conn, code);
 }
 
@@ -443,11 +491,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 __attribute__((format(printf, 2, 0))) static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    const struct recv *rv = cls;
+    struct recv *rv = cls;
     char line[256];
     char safe[256];
     size_t n;
 
+    if (!may_log(rv)) {
+        return;
+    }
     (void)vsnprintf(line, sizeof(line), fmt, ap);
     n = strlen(line);
     if (n > 0 && line[n - 1] == '\n') {
@@ -605,6 +656,8 @@ int eotp_recv_serve(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
     int r;
 
     memset(&rv, 0, sizeof(rv));
+    (void)pthread_mutex_init(&rv.log_lock, NULL);
+    rv.log_window = -REFUSAL_LOG_WINDOW;
     rv.cfg = cfg;
     rv.lg = lg;
     if (eotp_listen_parse(cfg->callback_listen, &l) != EOTP_OK) {
@@ -683,8 +736,8 @@ int eotp_recv_serve(const struct eotp_cfg *cfg, const struct eotp_logger *lg)
     MHD_stop_daemon(d);
     eotp_log(lg, LOG_NOTICE,
              "callback receiver stopped signal=%d accepted=%lu refused=%lu "
-             "rows=%lu",
-             sig, rv.accepted, rv.refused, rv.rows);
+             "rows=%lu refusals_not_logged=%lu",
+             sig, rv.accepted, rv.refused, rv.rows, rv.log_dropped_all);
 out:
     if (key != NULL) {
         eotp_freezero(key, key_len + 1);

@@ -161,6 +161,29 @@ cb_stop
 assert_eq "SIGTERM: exit 0" 0 "$CB_RC"
 assert_match "... a last line with the counts" 'callback receiver stopped signal=15 accepted=[0-9]+ refused=[0-9]+ rows=[0-9]+' "$(cat "$CB_LOG")"
 
+# ---- a flood of refusals does not flood syslog -------------------------------------
+# 50 lines per 10 s at most; the rest counted, the count logged with the
+# next window's first line and at stop.  Robust to a slow machine: the 130
+# requests may span windows, so the lines and the counts must add up.
+cb_start || t_fail "serve again" "$(cat "$CB_LOG")"
+for i in $(seq 1 130); do
+    printf 'url = "%s"\nrequest = "POST"\ndata = "x"\nheader = "X-CALLBACK-ID: timestamp=1;nonce=n%d"\noutput = "/dev/null"\nnext\n' "$CB_URL" "$i"
+done | sed '$d' >"$T/flood.curl"
+curl -s -K "$T/flood.curl" >/dev/null 2>&1
+cb_stop
+logged=$(grep -c 'callback refused status=' "$CB_LOG")
+dropped=$(sed -n 's/.*refusals_not_logged=\([0-9]*\).*/\1/p' "$CB_LOG")
+stopped_refused=$(sed -n 's/.*callback receiver stopped .*refused=\([0-9]*\).*/\1/p' "$CB_LOG")
+assert_eq "130 bad requests, all refused" 130 "${stopped_refused:-?}"
+if [ "$logged" -le 100 ] && [ "$logged" -ge 50 ]; then
+    t_ok "... but only $logged of them logged (at most 50 per 10 s)"
+else
+    t_fail "... at most 50 refusals logged per 10 s" "logged=$logged"
+fi
+assert_eq "... the others counted in the stop line" 130 "$((logged + ${dropped:-0}))"
+windows=$(sed -n 's/.*callback refusals not logged count=\([0-9]*\).*/\1/p' "$CB_LOG" | awk '{s += $1} END {print s + 0}')
+if [ "$windows" -le "${dropped:-0}" ]; then t_ok "... window counts within the total ($windows)"; else t_fail "... window counts within the total" "$windows > $dropped"; fi
+
 # ---- Authorization ----------------------------------------------------------------
 printf 'Bearer cb-Auth-Token-7\n' >"$T/cb_auth"
 chmod 0600 "$T/cb_auth"
