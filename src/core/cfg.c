@@ -6,7 +6,7 @@
 
 #include "ldap.h"
 #include "notify.h"
-#include "redis.h"
+#include "redis_url.h"
 #include "safefile.h"
 #include "secret.h"
 #include "smpp.h"

@@ -19,7 +19,6 @@
 #include "safefile.h"
 #include "secret.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <netdb.h>
@@ -33,308 +32,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_PORT "6379"
 #define PASSFILE_MAX 4096
-
-/* ---- URLs -------------------------------------------------------------- */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Percent-decode s[0..n) into out (size outlen); no NUL or control bytes. */
-static bool pct_decode(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '%') {
-            int hi;
-            int lo;
-
-            if (i + 2 >= n) {
-                return false;
-            }
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0) {
-                return false;
-            }
-            c = (unsigned char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (c < 0x20 || c == 0x7f || o + 1 >= outlen) {
-            return false;
-        }
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return true;
-}
-
-static bool host_char_ok(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
-
-static bool parse_port(const char *s, size_t n, char out[8])
-{
-    long v = 0;
-
-    if (n == 0 || n > 5) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v < 1 || v > 65535) {
-        return false;
-    }
-    (void)snprintf(out, 8, "%ld", v);
-    return true;
-}
-
-/* HOST[:PORT] or [V6][:PORT] of length n. */
-static bool parse_hostport(const char *s, size_t n, struct eotp_redis_url *u)
-{
-    const char *hend;
-    const char *rest;
-    size_t hlen;
-
-    if (n == 0) {
-        return false;
-    }
-    if (s[0] == '[') {
-        unsigned char buf[sizeof(struct in6_addr)];
-
-        hend = memchr(s, ']', n);
-        if (hend == NULL) {
-            return false;
-        }
-        hlen = (size_t)(hend - s - 1);
-        if (hlen == 0 || hlen >= INET6_ADDRSTRLEN) {
-            return false;
-        }
-        memcpy(u->host, s + 1, hlen);
-        u->host[hlen] = '\0';
-        if (inet_pton(AF_INET6, u->host, buf) != 1) {
-            return false;
-        }
-        rest = hend + 1;
-    } else {
-        hend = memchr(s, ':', n);
-        hlen = hend != NULL ? (size_t)(hend - s) : n;
-        if (hlen == 0 || hlen >= sizeof(u->host)) {
-            return false;
-        }
-        for (size_t i = 0; i < hlen; i++) {
-            if (!host_char_ok(s[i])) {
-                return false;
-            }
-        }
-        memcpy(u->host, s, hlen);
-        u->host[hlen] = '\0';
-        rest = s + hlen;
-    }
-    if (rest == s + n) {
-        (void)snprintf(u->port, sizeof(u->port), "%s", DEFAULT_PORT);
-        return true;
-    }
-    if (*rest != ':') {
-        return false;
-    }
-    return parse_port(rest + 1, (size_t)(s + n - rest - 1), u->port);
-}
-
-int eotp_redis_url_parse(const char *text, bool bare_ok,
-                         struct eotp_redis_url *out)
-{
-    struct eotp_redis_url u;
-    const char *p;
-    const char *auth_end;
-    const char *slash;
-    const char *at;
-    size_t n;
-    int r = EOTP_E_CONFIG;
-
-    memset(&u, 0, sizeof(u));
-    if (text == NULL || strlen(text) > 2048) {
-        goto out;
-    }
-    if (strncasecmp(text, "unix://", 7) == 0) {
-        p = text + 7;
-        n = strlen(p);
-        if (p[0] != '/' || n >= sizeof(u.host) || n >= 108) {
-            goto out;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if ((unsigned char)p[i] < 0x21 || p[i] == 0x7f) {
-                goto out;
-            }
-        }
-        u.scheme = EOTP_REDIS_UNIX;
-        memcpy(u.host, p, n + 1);
-        r = EOTP_OK;
-        goto out;
-    }
-    if (strncasecmp(text, "rediss://", 9) == 0) {
-        u.scheme = EOTP_REDIS_TLS;
-        p = text + 9;
-    } else if (strncasecmp(text, "redis://", 8) == 0) {
-        u.scheme = EOTP_REDIS_PLAIN;
-        p = text + 8;
-    } else if (bare_ok && strstr(text, "://") == NULL) {
-        u.scheme = EOTP_REDIS_TLS;
-        p = text;
-    } else {
-        goto out;
-    }
-    slash = strchr(p, '/');
-    auth_end = slash != NULL ? slash : p + strlen(p);
-    /* The last '@' before the path ends the user info. */
-    at = NULL;
-    for (const char *q = p; q < auth_end; q++) {
-        if (*q == '@') {
-            at = q;
-        }
-    }
-    if (at != NULL) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-
-        if (p == text) { /* no credentials in a bare HOST:PORT */
-            goto out;
-        }
-        if (colon == NULL) {
-            /* user@host: the password comes from redis_password_file. */
-            if (!pct_decode(p, (size_t)(at - p), u.user, sizeof(u.user)) ||
-                u.user[0] == '\0') {
-                goto out;
-            }
-        } else if (!pct_decode(p, (size_t)(colon - p), u.user,
-                               sizeof(u.user)) ||
-                   !pct_decode(colon + 1, (size_t)(at - colon - 1), u.pass,
-                               sizeof(u.pass)) ||
-                   u.pass[0] == '\0') {
-            goto out;
-        }
-        p = at + 1;
-    }
-    if (!parse_hostport(p, (size_t)(auth_end - p), &u)) {
-        goto out;
-    }
-    if (slash != NULL && slash[1] != '\0') {
-        long db = 0;
-
-        if (p == text ||
-            eotp_parse_long(slash + 1, 0, EOTP_REDIS_DB_MAX, &db) != EOTP_OK) {
-            goto out;
-        }
-        u.db = db;
-    }
-    r = EOTP_OK;
-out:
-    if (r == EOTP_OK) {
-        *out = u;
-    } else {
-        eotp_memzero(out, sizeof(*out));
-    }
-    eotp_memzero(&u, sizeof(u));
-    return r;
-}
-
-bool eotp_redis_host_is_loopback(const char *host)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-
-    if (inet_pton(AF_INET, host, &a4) == 1) {
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    }
-    if (inet_pton(AF_INET6, host, &a6) == 1) {
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    }
-    return false;
-}
-
-/* Is host an IPv4 or IPv6 address literal? */
-static bool host_is_ip(const char *host)
-{
-    unsigned char buf[sizeof(struct in6_addr)];
-
-    return inet_pton(AF_INET, host, buf) == 1 ||
-           inet_pton(AF_INET6, host, buf) == 1;
-}
-
-bool eotp_redis_url_is_safe(const struct eotp_redis_url *u)
-{
-    return u->scheme != EOTP_REDIS_PLAIN ||
-           eotp_redis_host_is_loopback(u->host);
-}
-
-char *eotp_redis_url_redact(const char *text, char *out, size_t outlen)
-{
-    const char *sep = strstr(text, "://");
-    const char *p;
-    const char *end;
-    const char *at = NULL;
-    const char *colon;
-
-    if (outlen == 0) {
-        return out;
-    }
-    if (sep == NULL) {
-        (void)snprintf(out, outlen, "%s", text);
-        return out;
-    }
-    p = sep + 3;
-    end = strchr(p, '/');
-    if (end == NULL) {
-        end = p + strlen(p);
-    }
-    for (const char *q = p; q < end; q++) {
-        if (*q == '@') {
-            at = q;
-        }
-    }
-    if (at == NULL) {
-        (void)snprintf(out, outlen, "%s", text);
-        return out;
-    }
-    colon = memchr(p, ':', (size_t)(at - p));
-    if (colon == NULL) {
-        colon = at;
-    }
-    (void)snprintf(out, outlen, "%.*s:<redacted>%s", (int)(colon - text), text,
-                   at);
-    return out;
-}
-
-bool eotp_redis_configured(const struct eotp_cfg *cfg)
-{
-    return cfg->redis_url != NULL || cfg->redis_sentinels != NULL;
-}
 
 /* ---- the connection ---------------------------------------------------- */
 
@@ -689,8 +392,9 @@ static int tcp_connect(struct eotp_redis *c, const struct eotp_redis_url *u)
     hints.ai_socktype = SOCK_STREAM;
     /* An address needs no lookup: AI_NUMERICHOST skips the resolver and
      * AI_ADDRCONFIG's netlink query of the interfaces. */
-    hints.ai_flags = host_is_ip(u->host) ? AI_NUMERICSERV | AI_NUMERICHOST
-                                         : AI_NUMERICSERV | AI_ADDRCONFIG;
+    hints.ai_flags = eotp_redis_host_is_ip(u->host)
+                         ? AI_NUMERICSERV | AI_NUMERICHOST
+                         : AI_NUMERICSERV | AI_ADDRCONFIG;
     if (getaddrinfo(u->host, u->port, &hints, &res) != 0) {
         return EOTP_E_TRANSPORT;
     }
@@ -935,9 +639,7 @@ static void offer_session(struct eotp_redis *c, const char *host,
 static int tls_handshake(struct eotp_redis *c, const char *host,
                          const char *port)
 {
-    unsigned char ip[sizeof(struct in6_addr)];
-    bool is_ip = inet_pton(AF_INET, host, ip) == 1 ||
-                 inet_pton(AF_INET6, host, ip) == 1;
+    bool is_ip = eotp_redis_host_is_ip(host);
     int r = tls_setup_ctx(c);
 
     if (r != EOTP_OK) {
@@ -1398,21 +1100,11 @@ static int ask_sentinel(struct eotp_redis *c, const struct eotp_redis_url *s,
             strlen(rp->element[0]->str) != rp->element[0]->len) {
             r = EOTP_E_TRANSPORT;
             say(why, whylen, "sentinel does not know the master");
-        } else {
-            memset(m, 0, sizeof(*m));
-            m->scheme = s->scheme;
-            memcpy(m->host, rp->element[0]->str, rp->element[0]->len + 1);
-            if (!parse_port(rp->element[1]->str, rp->element[1]->len,
-                            m->port)) {
-                r = EOTP_E_TRANSPORT;
-                say(why, whylen, "sentinel gave a bad address");
-            }
-            for (const char *p = m->host; r == EOTP_OK && *p != '\0'; p++) {
-                if (!host_char_ok(*p) && *p != ':') {
-                    r = EOTP_E_TRANSPORT;
-                    say(why, whylen, "sentinel gave a bad address");
-                }
-            }
+        } else if (!eotp_redis_url_master(s->scheme, rp->element[0]->str,
+                                          rp->element[1]->str,
+                                          rp->element[1]->len, m)) {
+            r = EOTP_E_TRANSPORT;
+            say(why, whylen, "sentinel gave a bad address");
         }
     }
     eotp_redis_reply_free(rp);

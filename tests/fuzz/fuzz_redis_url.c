@@ -9,7 +9,7 @@
 #include "fuzz.h"
 
 #include "../../src/core/err.h"
-#include "../../src/core/redis.h"
+#include "../../src/core/redis_url.h"
 
 static bool clean(const char *s)
 {

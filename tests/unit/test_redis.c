@@ -176,6 +176,41 @@ static void test_loopback_and_safe(void **state)
     assert_true(eotp_redis_url_is_safe(&u));
 }
 
+/* A master's address as a sentinel reports it (SENTINEL
+ * GET-MASTER-ADDR-BY-NAME): checked before it is connected to. */
+static void test_url_master(void **state)
+{
+    struct eotp_redis_url u;
+
+    (void)state;
+    assert_true(eotp_redis_url_master(EOTP_REDIS_TLS, "10.0.0.5", "6380", 4,
+                                      &u));
+    assert_string_equal(u.host, "10.0.0.5");
+    assert_string_equal(u.port, "6380");
+    assert_int_equal(u.scheme, EOTP_REDIS_TLS);
+    assert_string_equal(u.pass, "");
+    assert_true(eotp_redis_url_master(EOTP_REDIS_PLAIN, "::1", "6379", 4,
+                                      &u));
+    assert_string_equal(u.host, "::1");
+    assert_true(eotp_redis_url_master(EOTP_REDIS_TLS, "redis-1.example",
+                                      "26379x", 5, &u));
+    assert_string_equal(u.port, "26379");
+    assert_false(eotp_redis_url_master(EOTP_REDIS_TLS, "10.0.0.5", "0", 1,
+                                       &u));
+    assert_string_equal(u.host, "");
+    assert_false(eotp_redis_url_master(EOTP_REDIS_TLS, "10.0.0.5", "65536",
+                                       5, &u));
+    assert_false(eotp_redis_url_master(EOTP_REDIS_TLS, "10.0.0.5", "63a9", 4,
+                                       &u));
+    assert_false(
+        eotp_redis_url_master(EOTP_REDIS_TLS, "10.0.0.5", "", 0, &u));
+    assert_false(eotp_redis_url_master(EOTP_REDIS_TLS, "", "6379", 4, &u));
+    assert_false(eotp_redis_url_master(EOTP_REDIS_TLS, "evil host", "6379",
+                                       4, &u));
+    assert_false(eotp_redis_url_master(EOTP_REDIS_TLS, "a/b", "6379", 4, &u));
+    assert_false(eotp_redis_url_master(EOTP_REDIS_TLS, "a@b", "6379", 4, &u));
+}
+
 static void test_redact(void **state)
 {
     char out[256];
@@ -558,6 +593,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_loopback_and_safe),
+        cmocka_unit_test(test_url_master),
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_cfg_keys),
         cmocka_unit_test(test_cfg_refused),
