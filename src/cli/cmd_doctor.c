@@ -48,7 +48,8 @@ static const char *const usage_lines[] = {
     "state_dir's owner and mode; the PAM stacks in --pam-dir that use the",
     "module (arguments, PAM_IGNORE or a wrong code ending in success) and",
     "sshd's settings for them; with transport = smpp, smpp_tls (WARN when",
-    "no).",
+    "no); the rescue file (trusted, every line valid; WARN for sets expired,",
+    "expiring within 30 days, or used up).",
     "With the network: the directory (when user_sources names ldap), TLS",
     "to api_url, the credentials, the template (exists, Approved, has a",
     "code), code_length/code_type against the template's code, and each",
@@ -328,6 +329,7 @@ static const struct doctor_check checks[] = {
     {"ca_files", false, eotp_doc_check_ca_files},
     {"ldap_insecure", false, eotp_doc_check_ldap_insecure},
     {"state_dir", false, eotp_doc_check_state_dir},
+    {"rescue", false, eotp_doc_check_rescue},
     {"pam_stack", false, eotp_doc_check_pam_stacks},
     {"directory", true, eotp_doc_check_directory},
     {"tls", true, eotp_doc_check_api}, /* and credentials, template */

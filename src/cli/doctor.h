@@ -138,5 +138,6 @@ void eotp_doc_check_redis(struct eotp_doctor *d);
 void eotp_doc_check_callback(struct eotp_doctor *d);
 /* notify_template (doctor_notify.c); network: skips itself. */
 void eotp_doc_check_notify(struct eotp_doctor *d);
+void eotp_doc_check_rescue(struct eotp_doctor *d);
 
 #endif

@@ -292,7 +292,40 @@ struct walk {
     bool found;
     size_t start; /* the user's line */
     size_t end;   /* after its newline */
+    /* eotp_rescue_survey(): every line counted here (NULL: not asked) */
+    struct eotp_rescue_survey *sv;
+    long long now, soon;
 };
+
+static void note(char *first, size_t firstlen, size_t *count, const char *user)
+{
+    if ((*count)++ == 0) {
+        (void)snprintf(first, firstlen, "%s", user);
+    }
+}
+
+static void survey_line(struct walk *w, const struct eotp_rescue_set *set)
+{
+    struct eotp_rescue_survey *sv = w->sv;
+    size_t used = 0;
+
+    sv->users++;
+    if (eotp_rescue_expired(set->issued, w->now)) {
+        note(sv->first_expired, sizeof(sv->first_expired), &sv->expired,
+             set->user);
+        return;
+    }
+    if (set->issued + EOTP_RESCUE_LIFE - w->now < w->soon) {
+        note(sv->first_expiring, sizeof(sv->first_expiring), &sv->expiring,
+             set->user);
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        used += set->hash[i][0] == '!' ? 1 : 0;
+    }
+    if (used == set->n) {
+        note(sv->first_spent, sizeof(sv->first_spent), &sv->spent, set->user);
+    }
+}
 
 static int walk_file(const char *text, size_t len, struct walk *w, char *why,
                      size_t whylen)
@@ -325,6 +358,9 @@ static int walk_file(const char *text, size_t len, struct walk *w, char *why,
                 (void)snprintf(why, whylen, "line %zu is not valid", lineno);
                 r = EOTP_E_CONFIG;
                 goto out;
+            }
+            if (w->sv != NULL) {
+                survey_line(w, tmp);
             }
             if (w->user != NULL && strcmp(tmp->user, w->user) == 0) {
                 if (w->found) {
@@ -363,6 +399,25 @@ int eotp_rescue_find(const char *text, size_t len, const char *user,
     r = walk_file(text, len, &w, why, whylen);
     if (r == EOTP_OK) {
         *found = w.found;
+    }
+    return r;
+}
+
+int eotp_rescue_survey(const char *text, size_t len, long long now,
+                       long long soon, struct eotp_rescue_survey *out,
+                       char *why, size_t whylen)
+{
+    struct walk w;
+    int r;
+
+    memset(&w, 0, sizeof(w));
+    memset(out, 0, sizeof(*out));
+    w.sv = out;
+    w.now = now;
+    w.soon = soon;
+    r = walk_file(text, len, &w, why, whylen);
+    if (r != EOTP_OK) {
+        memset(out, 0, sizeof(*out));
     }
     return r;
 }

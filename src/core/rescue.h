@@ -112,6 +112,25 @@ int eotp_rescue_find(const char *text, size_t len, const char *user,
                      struct eotp_rescue_set *set, bool *found, char *why,
                      size_t whylen);
 
+/* What a rescue file holds, for doctor (eotp_rescue_survey()). */
+struct eotp_rescue_survey {
+    size_t users;    /* user lines */
+    size_t expired;  /* sets past their life (not used) */
+    size_t expiring; /* sets whose life ends within `soon` seconds */
+    size_t spent;    /* sets whose every code the file marks used */
+    char first_expired[257], first_expiring[257], first_spent[257];
+};
+
+/*
+ * Survey a whole rescue file's text at now: every line must parse, as at
+ * a login (EOTP_E_CONFIG, why with the line number, when one does not:
+ * then no rescue code works on this host).  Codes used on other hosts
+ * (the store's marks) are not counted as used here.
+ */
+int eotp_rescue_survey(const char *text, size_t len, long long now,
+                       long long soon, struct eotp_rescue_survey *out,
+                       char *why, size_t whylen);
+
 /*
  * Read user's set from path, checked as a trusted secret file.  *found
  * false when there is no file or no line for the user.  EOTP_E_CONFIG

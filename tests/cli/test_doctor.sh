@@ -92,7 +92,7 @@ assert_eq "--json: exit 0" 0 "$RC"
 assert_eq "--json: one valid document, every check ok" "True" \
     "$(jq_py 'all(c["status"] == "ok" and c["fix"] is None and c["name"] and c["message"] for c in d["checks"]) and d["exit_status"] == 0 and d["fail"] == 0 and len(d["checks"]) == d["ok"] >= 12')"
 assert_eq "--json: the check names" \
-    "alt_templates ca_file code_shape config config_file credentials directory groups ldap_insecure notify pam_stack state_dir template tls user_map" \
+    "alt_templates ca_file code_shape config config_file credentials directory groups ldap_insecure notify pam_stack rescue state_dir template tls user_map" \
     "$(jq_py '" ".join(sorted(set(c["name"] for c in d["checks"])))')"
 
 n_before=$(mock_request_count /v1/template-configs)

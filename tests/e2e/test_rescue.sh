@@ -245,6 +245,44 @@ untrusted "a line that does not parse" "line 2 is not valid"
 OUT=$(cli rescue issue daemon 2>&1); RC=$?
 assert_eq "the CLI refuses to rewrite an invalid file" 3 "$RC"
 
+# ---- doctor: the rescue file ------------------------------------------------
+# doctor_out: engagelab-otp doctor --offline, its rescue lines only.
+doctor_out() { cli doctor --offline --pam-dir "$T/pam.d" 2>&1 | grep ' rescue'; }
+fresh
+assert_match "doctor: no file, none issued" '^OK  rescue codes: none issued' "$(doctor_out)"
+issue daemon 3
+issue bin 2
+assert_match "doctor: two users" '^OK  rescue codes: 2 users in ' "$(doctor_out)"
+assert_no_match "... nothing to warn about" '^(WARN|FAIL)' "$(doctor_out)"
+cli doctor --offline --pam-dir "$T/pam.d" >/dev/null 2>&1
+assert_eq "... doctor exits 0" 0 "$?"
+now=$(date +%s)
+# bin's set issued 366 days ago (expired), daemon's 350 days ago (15 left).
+awk -v n="$now" '$1 == "bin" { $2 = n - 366 * 86400 } $1 == "daemon" { $2 = n - 350 * 86400 } { print }' \
+    "$RF" >"$RF.new" && cat "$RF.new" >"$RF" && rm -f "$RF.new"
+out=$(doctor_out)
+assert_match "doctor: an expired set, named, with the fix" \
+    '^WARN rescue codes: 1 set expired, no longer accepted \(bin\)' "$out"
+assert_match "doctor: a set that expires within 30 days" \
+    '^WARN rescue codes: 1 set expire within 30 days \(daemon\)' "$out"
+assert_match "... the fix" "rescue issue USER' gives a new set" "$(cli doctor --offline --pam-dir "$T/pam.d" 2>&1)"
+fresh
+issue daemon 2
+sed -i 's/ \$y\$/ !y$/g' "$RF"
+assert_match "doctor: every code used" '^WARN rescue codes: 1 user has used every code \(daemon\)' "$(doctor_out)"
+fresh
+issue daemon 2
+printf 'daemon2 notanumber $y$x\n' >>"$RF"
+out=$(doctor_out)
+assert_match "doctor: a bad line makes the file unusable: FAIL, with the line" \
+    '^FAIL rescue file .* is not used: line 2 is not valid \(no rescue code works on this host\)' "$out"
+cli doctor --offline --pam-dir "$T/pam.d" >/dev/null 2>&1
+assert_eq "... doctor exits 1" 1 "$?"
+fresh
+issue daemon 2
+chmod 0640 "$RF"
+assert_match "doctor: a group-readable file: FAIL" '^FAIL rescue file .* is not used: ' "$(doctor_out)"
+
 # ---- with Redis: once across the fleet ------------------------------------
 
 if command -v redis-server >/dev/null; then

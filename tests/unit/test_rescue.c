@@ -236,6 +236,55 @@ static void read_text(const char *path, char *buf, size_t len)
 }
 
 /* Update and mark on a real file (as root: the file must be root's). */
+/* doctor's view of a whole file. */
+static void test_survey(void **state)
+{
+    struct eotp_rescue_survey sv;
+    char text[2048];
+    char used[EOTP_RESCUE_HASH_MAX];
+    char why[128];
+    const long long now = 100000000;
+    const long long soon = 30L * 86400;
+
+    (void)state;
+    (void)snprintf(used, sizeof(used), "%s", HASH);
+    used[0] = '!';
+    (void)snprintf(text, sizeof(text),
+                   "# header\n"
+                   "alice %lld %s\n"  /* fine */
+                   "bob %lld %s\n"    /* expired */
+                   "carol %lld %s\n"  /* 10 days left */
+                   "dave %lld %s %s\n" /* every code used */
+                   "erin %lld %s %s\n", /* one of two used */
+                   now - 86400, HASH, now - EOTP_RESCUE_LIFE - 1, HASH,
+                   now - EOTP_RESCUE_LIFE + 10L * 86400, HASH, now, used,
+                   used, now, used, HASH);
+    assert_int_equal(eotp_rescue_survey(text, strlen(text), now, soon, &sv,
+                                        why, sizeof(why)),
+                     EOTP_OK);
+    assert_int_equal(sv.users, 5);
+    assert_int_equal(sv.expired, 1);
+    assert_string_equal(sv.first_expired, "bob");
+    assert_int_equal(sv.expiring, 1);
+    assert_string_equal(sv.first_expiring, "carol");
+    assert_int_equal(sv.spent, 1);
+    assert_string_equal(sv.first_spent, "dave");
+    /* A set dated far ahead (a broken clock) counts as expired. */
+    (void)snprintf(text, sizeof(text), "frank %lld %s\n", now + 3 * 86400,
+                   HASH);
+    assert_int_equal(eotp_rescue_survey(text, strlen(text), now, soon, &sv,
+                                        why, sizeof(why)),
+                     EOTP_OK);
+    assert_int_equal(sv.expired, 1);
+    /* A bad line: the file is unusable, the line named, nothing counted. */
+    (void)snprintf(text, sizeof(text), "alice 1 %s\nnot a line\n", HASH);
+    assert_int_equal(eotp_rescue_survey(text, strlen(text), now, soon, &sv,
+                                        why, sizeof(why)),
+                     EOTP_E_CONFIG);
+    assert_non_null(strstr(why, "line 2"));
+    assert_int_equal(sv.users, 0);
+}
+
 static void test_update_mark(void **state)
 {
     struct eotp_rescue_set *set = NULL;
@@ -353,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_generate), cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_hash),     cmocka_unit_test(test_lines),
         cmocka_unit_test(test_find),     cmocka_unit_test(test_update_mark),
+        cmocka_unit_test(test_survey),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
