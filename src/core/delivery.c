@@ -184,20 +184,26 @@ int eotp_dlv_get(struct eotp_store *s, const char *message_id,
 }
 
 /* Whether a (new) should replace b (stored). */
-static bool newer(const struct eotp_dlv *a, const struct eotp_dlv *b)
+/*
+ * Newest by the row's time, at equal times the later stage (rank < 16):
+ * one number, compared by the store in the same atomic step as the write,
+ * so receivers racing on one message id (several behind a balancer, or
+ * EngageLab's retries) always leave the newest row.
+ */
+static long long order_of(const struct eotp_dlv *d)
 {
-    if (a->at != b->at) {
-        return a->at > b->at;
+    long long at = d->at > 0 ? d->at : 0;
+
+    if (at > EOTP_STORE_ORDER_MAX / 16 - 1) {
+        at = EOTP_STORE_ORDER_MAX / 16 - 1; /* no overflow, whatever at */
     }
-    return eotp_dlv_rank(a->status) >= eotp_dlv_rank(b->status);
+    return at * 16 + eotp_dlv_rank(d->status);
 }
 
 int eotp_dlv_put(struct eotp_store *s, const char *message_id,
                  const struct eotp_dlv *d, long ttl, bool *kept)
 {
     char value[EOTP_STORE_VALUE_MAX];
-    struct eotp_dlv old;
-    bool found = false;
     int r;
 
     *kept = false;
@@ -205,15 +211,7 @@ int eotp_dlv_put(struct eotp_store *s, const char *message_id,
     if (r != EOTP_OK) {
         return r;
     }
-    r = eotp_dlv_get(s, message_id, &old, &found);
-    if (r != EOTP_OK) {
-        return r;
-    }
-    if (found && !newer(d, &old)) {
-        return EOTP_OK;
-    }
-    r = eotp_store_rec_put(s, EOTP_DLV_NS, message_id, value,
-                           ttl > 0 ? ttl : EOTP_DLV_TTL);
-    *kept = r == EOTP_OK;
-    return r;
+    return eotp_store_rec_put_newer(s, EOTP_DLV_NS, message_id, value,
+                                    order_of(d), ttl > 0 ? ttl : EOTP_DLV_TTL,
+                                    kept);
 }

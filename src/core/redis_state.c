@@ -119,6 +119,12 @@ static const char script[] =
     "    -- 1 when the key is absent (and then written), else 0\n"
     "    if redis.call('EXISTS', k) == 0 then out[i + 1] = 1 else out[i + 1] "
     "= 0 end\n"
+    "  elseif op == 'newer' then\n"
+    "    -- 1 unless the key holds a 'w:ORDER:' value with a greater ORDER\n"
+    "    local v = redis.call('GET', k)\n"
+    "    local m = v and string.match(v, '^w:(%d+):')\n"
+    "    if m and tonumber(m) > num(arg(i, 5)) then out[i + 1] = 0 else\n"
+    "      out[i + 1] = 1 end\n"
     "  elseif op == 'get' then\n"
     "    out[i + 1] = redis.call('GET', k) or ''\n"
     "  elseif op == 'ttl' then\n"
@@ -234,6 +240,10 @@ static const char script[] =
     "      out[i + 1] = redis.call('HDEL', k, arg(i, 3))\n"
     "    elseif op == 'lease' then\n"
     "      redis.call('SET', k, arg(i, 3), 'PX', num(arg(i, 4)))\n"
+    "    elseif op == 'newer' then\n"
+    "      if out[i + 1] == 1 then\n"
+    "        redis.call('SET', k, arg(i, 3), 'PX', num(arg(i, 4)))\n"
+    "      end\n"
     "    elseif op == 'once' then\n"
     "      if out[i + 1] == 1 then\n"
     "        redis.call('SET', k, '1', 'PX', num(arg(i, 4)))\n"
@@ -376,6 +386,7 @@ static const char *const op_names[] = {
     [EOTP_RS_CPUT] = "cput",       [EOTP_RS_CWRONG] = "cwrong",
     [EOTP_RS_CDEL] = "cdel",       [EOTP_RS_LEASE] = "lease",
     [EOTP_RS_UNLEASE] = "unlease", [EOTP_RS_ONCE] = "once",
+    [EOTP_RS_NEWER] = "newer",
 };
 
 static bool is_string_op(int op)
@@ -508,17 +519,19 @@ static int rs_call(struct eotp_redis *c, const struct eotp_rs_step *steps,
                            st->op == EOTP_RS_CPUT ||
                            st->op == EOTP_RS_CWRONG ||
                            st->op == EOTP_RS_CDEL || st->op == EOTP_RS_LEASE ||
-                           st->op == EOTP_RS_UNLEASE;
+                           st->op == EOTP_RS_UNLEASE ||
+                           st->op == EOTP_RS_NEWER;
         bool needs_value2 = st->op == EOTP_RS_CCMP || st->op == EOTP_RS_HPUT ||
-                            st->op == EOTP_RS_CPUT;
+                            st->op == EOTP_RS_CPUT || st->op == EOTP_RS_NEWER;
 
-        if (st->op < EOTP_RS_TAKE || st->op > EOTP_RS_ONCE ||
+        if (st->op < EOTP_RS_TAKE || st->op > EOTP_RS_NEWER ||
             (st->op == EOTP_RS_ONCE && st->ms <= 0) ||
             (st->op == EOTP_RS_LEASE &&
              (st->ms <= 0 || st->ms > EOTP_RS_LEASE_MAX_MS)) ||
             st->key == NULL || st->limit < 0 ||
             ((is_window_op(st->op) || st->op == EOTP_RS_SET ||
-              st->op == EOTP_RS_HPUT || st->op == EOTP_RS_CPUT) &&
+              st->op == EOTP_RS_HPUT || st->op == EOTP_RS_CPUT ||
+              st->op == EOTP_RS_NEWER) &&
              st->ms <= 0) ||
             (needs_value && (st->value == NULL || st->value[0] == '\0' ||
                              strlen(st->value) >= EOTP_RS_VALUE_MAX)) ||

@@ -85,6 +85,10 @@ enum eotp_rs_op {
     EOTP_RS_UNLEASE, /* released when still held by owner value */
     /* 1 and the key written (TTL ms) when it was absent, else 0 */
     EOTP_RS_ONCE,
+    /* value "w:ORDER:TEXT", value2 ORDER (decimal): 1 and value written
+     * (TTL ms) unless the key holds a "w:" value with a greater ORDER,
+     * else 0 */
+    EOTP_RS_NEWER,
 };
 
 struct eotp_rs_step {

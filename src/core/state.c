@@ -644,6 +644,17 @@ static bool parse_line(char *line, struct eotp_state *s)
     if (strcmp(line, "value") == 0) {
         return parse_value(v, s);
     }
+    if (strcmp(line, "value_order") == 0) {
+        long o = 0;
+
+        if (s->has_value_order ||
+            eotp_parse_long(v, 0, 9007199254740991L, &o) != EOTP_OK) {
+            return false;
+        }
+        s->has_value_order = true;
+        s->value_order = o;
+        return true;
+    }
     if (strcmp(line, "send_window") == 0) {
         return parse_window(v, EOTP_WINDOW_MAX, &s->sends.window);
     }
@@ -840,6 +851,9 @@ int eotp_state_format(const struct eotp_state *st, char *buf, size_t len)
         memchr(st->value, '\0', sizeof(st->value)) != NULL &&
         value_text_ok(st->value)) {
         put(&o, "value=%lld %s\n", st->value_expires, st->value);
+        if (st->has_value_order) {
+            put(&o, "value_order=%lld\n", st->value_order);
+        }
     }
     put(&o, "end=\n");
     if (o.overflow || o.used > EOTP_STATE_MAX_SIZE) {
@@ -1218,6 +1232,10 @@ void eotp_state_prune(struct eotp_state *st,
         st->has_value = false;
         st->value_expires = 0;
         eotp_memzero(st->value, sizeof(st->value));
+    }
+    if (!st->has_value) {
+        st->has_value_order = false;
+        st->value_order = 0;
     }
 }
 

@@ -125,6 +125,9 @@ struct eotp_state {
     bool has_value;
     long long value_expires;
     char value[EOTP_STATE_VALUE_MAX];
+    /* ... put by eotp_store_rec_put_newer() with this order. */
+    bool has_value_order;
+    long long value_order;
 };
 
 /* The windows the current config needs (0: that limit is off). */

@@ -322,6 +322,20 @@ int eotp_store_rec_put(struct eotp_store *s, const char *ns, const char *id,
     return s->ops->rec_put(s, ns, id, value, ttl);
 }
 
+int eotp_store_rec_put_newer(struct eotp_store *s, const char *ns,
+                             const char *id, const char *value,
+                             long long order, long ttl, bool *kept)
+{
+    *kept = false;
+    if (!ns_ok(ns) || !eotp_store_id_ok(id) || !value_ok(value) || order < 0 ||
+        order > EOTP_STORE_ORDER_MAX || !ttl_ok(ttl, EOTP_REC_TTL_MAX) ||
+        s->ops->rec_put_newer == NULL) {
+        return EOTP_E_INTERNAL;
+    }
+    s->nops++;
+    return s->ops->rec_put_newer(s, ns, id, value, order, ttl, kept);
+}
+
 int eotp_store_rec_get(struct eotp_store *s, const char *ns, const char *id,
                        char value[EOTP_STORE_VALUE_MAX], bool *found)
 {

@@ -362,6 +362,18 @@ bool eotp_store_id_ok(const char *id);
 int eotp_store_rec_put(struct eotp_store *s, const char *ns, const char *id,
                        const char *value, long ttl);
 
+/*
+ * Put a record unless it holds a value put by this call with a greater
+ * order (an equal order replaces it; a value put by rec_put, or none,
+ * always yields), atomically: of writers racing, across hosts too, the
+ * greatest order stays, never a read-then-write's loser.  *kept tells
+ * whether value was written.  order >= 0 (EOTP_STORE_ORDER_MAX at most).
+ */
+#define EOTP_STORE_ORDER_MAX 9007199254740991LL /* 2^53 - 1: exact in Lua */
+int eotp_store_rec_put_newer(struct eotp_store *s, const char *ns,
+                             const char *id, const char *value,
+                             long long order, long ttl, bool *kept);
+
 /* Get a record: *found false (value "") when absent or expired. */
 int eotp_store_rec_get(struct eotp_store *s, const char *ns, const char *id,
                        char value[EOTP_STORE_VALUE_MAX], bool *found);
@@ -467,7 +479,7 @@ int eotp_store_dest_key(struct eotp_store *s, const char *template_id,
 /*
  * A backend: every operation above minus the store argument's checks,
  * which store.c makes (NULL pointers, lengths) before calling.  Optional
- * operations may be NULL (rec_put, rec_get, add_once, rate_take, sweep).
+ * operations may be NULL (rec_put, rec_put_newer, rec_get, add_once, rate_take, sweep).
  */
 struct eotp_store_ops {
     const char *name;
@@ -493,6 +505,9 @@ struct eotp_store_ops {
     void (*sweep)(struct eotp_store *s);
     int (*rec_put)(struct eotp_store *s, const char *ns, const char *id,
                    const char *value, long ttl);
+    int (*rec_put_newer)(struct eotp_store *s, const char *ns, const char *id,
+                         const char *value, long long order, long ttl,
+                         bool *kept);
     int (*rec_get)(struct eotp_store *s, const char *ns, const char *id,
                    char value[EOTP_STORE_VALUE_MAX], bool *found);
     /* NULL: rec_get (a backend whose reads never wait). */

@@ -579,6 +579,8 @@ static void set_value(struct eotp_state *st, const char *value, long ttl,
 {
     st->has_value = true;
     st->value_expires = now + ttl;
+    st->has_value_order = false;
+    st->value_order = 0;
     (void)snprintf(st->value, sizeof(st->value), "%s", value);
 }
 
@@ -594,6 +596,30 @@ static int file_rec_put(struct eotp_store *s, const char *ns, const char *id,
     }
     set_value(rc.st, value, ttl, now);
     return rec_close(&rc, true, EOTP_OK);
+}
+
+/* Under the record's flock: read, compare and write are one step. */
+static int file_rec_put_newer(struct eotp_store *s, const char *ns,
+                              const char *id, const char *value,
+                              long long order, long ttl, bool *kept)
+{
+    long long now = (long long)time(NULL);
+    struct rec rc;
+    int r = gen_open(s, ns, id, 0, now, &rc);
+
+    if (r != EOTP_OK) {
+        return r;
+    }
+    if (rc.st->has_value && rc.st->has_value_order &&
+        rc.st->value_order > order) {
+        return rec_close(&rc, false, EOTP_OK);
+    }
+    set_value(rc.st, value, ttl, now);
+    rc.st->has_value_order = true;
+    rc.st->value_order = order;
+    r = rec_close(&rc, true, EOTP_OK);
+    *kept = r == EOTP_OK;
+    return r;
 }
 
 /*
@@ -689,6 +715,7 @@ static const struct eotp_store_ops file_ops = {
     .reset = file_reset,
     .sweep = file_sweep,
     .rec_put = file_rec_put,
+    .rec_put_newer = file_rec_put_newer,
     .rec_get = file_rec_get,
     .add_once = file_add_once,
     .rate_take = file_rate_take,

@@ -1173,6 +1173,49 @@ static int redis_rec_put(struct eotp_store *s, const char *ns, const char *id,
     return run(s, &st, 1, &rr);
 }
 
+/* "w:ORDER:" and the value: one script step compares and writes. */
+static int redis_rec_put_newer(struct eotp_store *s, const char *ns,
+                               const char *id, const char *value,
+                               long long order, long ttl, bool *kept)
+{
+    char k[NAME_MAX_];
+    char v[EOTP_RS_VALUE_MAX];
+    char o[24];
+    struct eotp_rs_step st;
+    struct eotp_rs_result rr;
+    int r = rname(s, k, ns, id);
+
+    *kept = false;
+    if (r != EOTP_OK) {
+        return r;
+    }
+    (void)snprintf(o, sizeof(o), "%lld", order);
+    (void)snprintf(v, sizeof(v), "w:%s:%s", o, value);
+    step(&st, EOTP_RS_NEWER, k, 0, ttl * 1000LL, v);
+    st.value2 = o;
+    r = run(s, &st, 1, &rr);
+    *kept = r == EOTP_OK && rr.num[0] == 1;
+    return r;
+}
+
+/* A stored value: "v:" (rec_put) or "w:ORDER:" (rec_put_newer), then the
+ * value; NULL for anything else. */
+static const char *stored_value(const char *raw)
+{
+    const char *p = raw + 2;
+
+    if (strncmp(raw, "v:", 2) == 0) {
+        return p;
+    }
+    if (strncmp(raw, "w:", 2) != 0) {
+        return NULL;
+    }
+    while (*p >= '0' && *p <= '9') {
+        p++;
+    }
+    return p > raw + 2 && *p == ':' ? p + 1 : NULL;
+}
+
 static int redis_rec_get(struct eotp_store *s, const char *ns, const char *id,
                          char value[EOTP_STORE_VALUE_MAX], bool *found)
 {
@@ -1189,10 +1232,13 @@ static int redis_rec_get(struct eotp_store *s, const char *ns, const char *id,
     }
     step(&st, EOTP_RS_GET, k, 0, 0, NULL);
     r = run(s, &st, 1, &rr);
-    if (r == EOTP_OK && strncmp(rr.val[0], "v:", 2) == 0 &&
-        strlen(rr.val[0] + 2) < EOTP_STORE_VALUE_MAX) {
-        (void)snprintf(value, EOTP_STORE_VALUE_MAX, "%s", rr.val[0] + 2);
-        *found = true;
+    if (r == EOTP_OK) {
+        const char *v = stored_value(rr.val[0]);
+
+        if (v != NULL && strlen(v) < EOTP_STORE_VALUE_MAX) {
+            (void)snprintf(value, EOTP_STORE_VALUE_MAX, "%s", v);
+            *found = true;
+        }
     }
     return r;
 }
@@ -1382,6 +1428,22 @@ static int op_rec_put(struct eotp_store *s, const char *ns, const char *id,
     return eotp_store_rec_put(FILE_OF(s), ns, id, value, ttl);
 }
 
+static int op_rec_put_newer(struct eotp_store *s, const char *ns,
+                            const char *id, const char *value, long long order,
+                            long ttl, bool *kept)
+{
+    int r;
+
+    if (!FAILED(s)) {
+        r = redis_rec_put_newer(s, ns, id, value, order, ttl, kept);
+        if (r == EOTP_OK || (r = fall_back(s, r)) != EOTP_OK) {
+            return r;
+        }
+    }
+    return eotp_store_rec_put_newer(FILE_OF(s), ns, id, value, order, ttl,
+                                    kept);
+}
+
 static int op_rec_get(struct eotp_store *s, const char *ns, const char *id,
                       char value[EOTP_STORE_VALUE_MAX], bool *found)
 {
@@ -1517,6 +1579,7 @@ static const struct eotp_store_ops redis_ops = {
     .reset = op_reset,
     .sweep = op_sweep,
     .rec_put = op_rec_put,
+    .rec_put_newer = op_rec_put_newer,
     .rec_get = op_rec_get,
     .rec_peek = op_rec_peek,
     .add_once = op_add_once,

@@ -60,6 +60,59 @@ for i in $(seq 1 300); do
     [ "$code" = 200 ] || fails=$((fails + 1))
 done
 assert_eq "300 callbacks in a row: every one 200" 0 "$fails"
+
+# Two receivers (behind a balancer, say) racing on one message id: the
+# newest row must stay.  120 rows, itime NOW-300+i, half to each receiver
+# at once; the newest (i = 120, "delivered") goes in the middle of one
+# stream, so older rows keep arriving at both after it.  The compare and
+# the write are one step in Redis (rec_put_newer): a read-then-write
+# would let an older row that was read before it overwrite it.
+port2=$(free_port)
+mkdir -m 0700 "$T/state2"
+cb_conf "$T/cb2.conf" "$port2" "state_dir=$T/state2" "redis_url=$(redis_url main)" "redis_ca_file=$CA"
+"$CLI" -c "$T/cb2.conf" callback serve --stderr 2>"$T/cb2.log" &
+pid2=$!
+t_on_exit "kill $pid2 2>/dev/null"
+for _ in $(seq 1 100); do grep -q 'callback receiver started' "$T/cb2.log" && break; sleep 0.05; done
+python3 - "$T" "$NOW" "$CB_USER" "$CB_SECRET" "$CB_URL" "http://127.0.0.1:$port2/callback" <<'PY'
+import hashlib, hmac, json, os, random, sys
+t, now, user, secret, url1, url2 = sys.argv[1:7]
+now = int(now)
+rows = list(range(1, 121))
+random.seed(7)
+first = [i for i in rows if i % 2 == 1]
+second = [i for i in rows if i % 2 == 0 and i != 120]
+random.shuffle(first)
+random.shuffle(second)
+second.insert(len(second) // 2, 120)
+for name, url, order in (("race1", url1, first), ("race2", url2, second)):
+    with open(os.path.join(t, name + ".curl"), "w") as cfg:
+        for n, i in enumerate(order):
+            body = {"total": 1, "rows": [{"message_id": "race-1", "channel": "sms",
+                    "itime": now - 300 + i,
+                    "status": {"message_status": "delivered" if i == 120 else "sent",
+                               "error_code": 0}}]}
+            f = os.path.join(t, "%s-%d.json" % (name, i))
+            with open(f, "w") as b:
+                json.dump(body, b)
+            nonce = os.urandom(8).hex()
+            sig = hmac.new(secret.encode(), f"{now}{nonce}{user}".encode(), hashlib.sha256).hexdigest()
+            if n:
+                cfg.write("next\n")
+            cfg.write('url = "%s"\nrequest = "POST"\ndata-binary = "@%s"\n' % (url, f))
+            cfg.write('header = "Content-Type: application/json"\n')
+            cfg.write('header = "X-CALLBACK-ID: timestamp=%d;nonce=%s;username=%s;signature=%s"\n' % (now, nonce, user, sig))
+            cfg.write('output = "/dev/null"\nwrite-out = "%{http_code}\\n"\n')
+PY
+curl -s -K "$T/race1.curl" >"$T/race1.codes" 2>&1 &
+c1=$!
+curl -s -K "$T/race2.curl" >"$T/race2.codes" 2>&1
+wait $c1
+assert_eq "120 rows through two receivers at once: all 200" 120 "$(cat "$T/race1.codes" "$T/race2.codes" | grep -c '^200$')"
+assert_match "... the newest row stayed" "\"status\":\"delivered\".*\"at\":$((NOW - 180))," \
+    "$("$CLI" -c "$T/other.conf" callback status --json race-1 2>&1)"
+kill "$pid2" 2>/dev/null
+wait "$pid2" 2>/dev/null
 cb_stop
 assert_eq "clean stop" 0 "$CB_RC"
 t_summary

@@ -603,6 +603,57 @@ static void case_generic(struct fx *x)
                      EOTP_OK);
     assert_true(found);
     assert_string_equal(value, "");
+    /* Put if newer: the greater order stays, an equal one replaces, a
+     * plain value (or none) yields. */
+    {
+        bool kept = false;
+
+        assert_int_equal(eotp_store_rec_put_newer(x->s, "dlv", "m-newer", "b",
+                                                  20, 60, &kept),
+                         EOTP_OK);
+        assert_true(kept);
+        assert_int_equal(eotp_store_rec_put_newer(x->s, "dlv", "m-newer", "a",
+                                                  10, 60, &kept),
+                         EOTP_OK);
+        assert_false(kept);
+        assert_int_equal(
+            eotp_store_rec_get(x->s, "dlv", "m-newer", value, &found),
+            EOTP_OK);
+        assert_true(found);
+        assert_string_equal(value, "b");
+        assert_int_equal(eotp_store_rec_put_newer(x->s, "dlv", "m-newer", "c",
+                                                  20, 60, &kept),
+                         EOTP_OK);
+        assert_true(kept);
+        assert_int_equal(eotp_store_rec_put_newer(x->s, "dlv", "m-newer",
+                                                  "d e:f", 9007199254740991LL,
+                                                  60, &kept),
+                         EOTP_OK);
+        assert_true(kept);
+        assert_int_equal(
+            eotp_store_rec_get(x->s, "dlv", "m-newer", value, &found),
+            EOTP_OK);
+        assert_string_equal(value, "d e:f");
+        assert_int_equal(eotp_store_rec_put(x->s, "dlv", "m-newer", "plain",
+                                            60),
+                         EOTP_OK);
+        assert_int_equal(eotp_store_rec_put_newer(x->s, "dlv", "m-newer", "g",
+                                                  0, 60, &kept),
+                         EOTP_OK);
+        assert_true(kept);
+        assert_int_equal(
+            eotp_store_rec_get(x->s, "dlv", "m-newer", value, &found),
+            EOTP_OK);
+        assert_string_equal(value, "g");
+        assert_int_equal(eotp_store_rec_put_newer(x->s, "dlv", "m-newer", "h",
+                                                  -1, 60, &kept),
+                         EOTP_E_INTERNAL);
+        assert_int_equal(eotp_store_rec_put_newer(x->s, "dlv", "m-newer", "h",
+                                                  9007199254740992LL, 60,
+                                                  &kept),
+                         EOTP_E_INTERNAL);
+        assert_false(kept);
+    }
     /* Used once. */
     assert_int_equal(eotp_store_add_once(x->s, "rescue", MAC_A, 60, &added),
                      EOTP_OK);
