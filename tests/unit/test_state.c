@@ -513,6 +513,22 @@ static void test_value(void **state)
     eotp_state_prune(&st, &none, 5000);
     assert_false(st.has_value);
     assert_true(eotp_state_is_empty(&st));
+    /* With an order (rec_put_newer): kept, written back, gone with it. */
+    assert_int_equal(
+        parse("version=3\nvalue=5000 v1 s=sent\nvalue_order=28717\nend=\n"),
+        EOTP_OK);
+    assert_true(st.has_value_order);
+    assert_int_equal(st.value_order, 28717);
+    n = eotp_state_format(&st, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_string_equal(
+        buf, "version=3\nvalue=5000 v1 s=sent\nvalue_order=28717\nend=\n");
+    eotp_state_prune(&st, &none, 5000);
+    assert_false(st.has_value_order);
+    assert_int_equal(parse("version=3\nvalue_order=9007199254740992\nend=\n"),
+                     EOTP_E_STATE);
+    assert_int_equal(parse("version=3\nvalue_order=1\nvalue_order=2\nend=\n"),
+                     EOTP_E_STATE);
 }
 
 /* Version 2 records have no windows: kept as long as any config may
