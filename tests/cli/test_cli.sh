@@ -455,9 +455,9 @@ assert_eq "lookup with a world-writable map: exit 3" 3 "$RC"
 mkdir -p "$T/pam-empty"
 run doctor --pam-dir "$T/pam-empty"
 assert_eq "doctor on a good setup: exit 0" 0 "$RC"
-assert_eq "doctor: 15 results, all OK but the world-readable map" "15 1 0" "$(printf '%s\n' "$OUT" | grep -c '^OK  ') $(printf '%s\n' "$OUT" | grep -c '^WARN user map') $(printf '%s\n' "$OUT" | grep -c '^FAIL ')"
+assert_eq "doctor: 16 results, all OK but the world-readable map" "16 1 0" "$(printf '%s\n' "$OUT" | grep -c '^OK  ') $(printf '%s\n' "$OUT" | grep -c '^WARN user map') $(printf '%s\n' "$OUT" | grep -c '^FAIL ')"
 missing=""
-for check in "config file" "config keys" "user map" "directory: not used" "ca_file" "TLS to" "credentials" "template pam-otp" "state_dir" "groups" "code shape" "PAM stacks" "notifications: off"; do
+for check in "config file" "config keys" "user map" "directory: not used" "ca_file" "TLS to" "credentials" "template pam-otp" "state_dir" "groups" "code shape" "PAM stacks" "notifications: off" "rescue codes"; do
     printf '%s\n' "$OUT" | grep -q "^OK  $check" || missing="$missing [$check]"
 done
 assert_eq "doctor names every check" "" "$missing"
