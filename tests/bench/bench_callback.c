@@ -144,7 +144,10 @@ static void *work(void *arg)
         int mlen;
         int code;
 
-        (void)snprintf(nonce, sizeof(nonce), "b%ld-%ld", w->id, i);
+        /* Unique across runs too: each part of the long run is a new
+         * process, and a repeated nonce would be refused as a replay. */
+        (void)snprintf(nonce, sizeof(nonce), "b%ld-%ld-%ld", (long)getpid(),
+                       w->id, i);
         mlen = snprintf(msg, sizeof(msg), "%lld%s%s", ts, nonce, user);
         (void)HMAC(EVP_sha256(), secret, (int)secret_len,
                    (const unsigned char *)msg, (size_t)mlen, mac, &maclen);
