@@ -10,14 +10,11 @@
 
 #include "../core/err.h"
 #include "../core/rescue.h"
-#include "../core/safefile.h"
 #include "../core/secret.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 /* A set whose life ends within this is reported (time to re-issue). */
@@ -37,7 +34,7 @@ void eotp_doc_check_rescue(struct eotp_doctor *d)
     static const char name[] = "rescue";
     const char *path = d->cfg.rescue_file;
     struct eotp_rescue_survey sv;
-    struct stat st;
+    bool present = false;
     char why[200] = "";
     char who[320];
     char *buf = NULL;
@@ -52,14 +49,13 @@ void eotp_doc_check_rescue(struct eotp_doctor *d)
                            "rescue codes: off (rescue_file is empty)");
         return;
     }
-    if (lstat(path, &st) != 0 && errno == ENOENT) {
+    r = eotp_rescue_read(path, &buf, &len, &present, why, sizeof(why));
+    if (r == EOTP_OK && !present) {
         eotp_doctor_report(d, name, EOTP_DOC_OK, NULL,
                            "rescue codes: none issued (%s does not exist)",
                            path);
         return;
     }
-    r = eotp_safefile_read(path, EOTP_SF_SECRET, EOTP_RESCUE_FILE_MAX, &buf,
-                           &len, why, sizeof(why));
     if (r != EOTP_OK) {
         eotp_doctor_report(d, name, EOTP_DOC_FAIL,
                            "make it root's, mode 0600, in directories only "

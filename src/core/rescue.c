@@ -422,25 +422,39 @@ int eotp_rescue_survey(const char *text, size_t len, long long now,
     return r;
 }
 
+int eotp_rescue_read(const char *path, char **buf, size_t *len, bool *present,
+                     char *why, size_t whylen)
+{
+    struct stat st;
+    int r;
+
+    *buf = NULL;
+    *len = 0;
+    *present = false;
+    if (lstat(path, &st) != 0 && errno == ENOENT) {
+        return EOTP_OK; /* no rescue codes on this host */
+    }
+    r = eotp_safefile_read(path, EOTP_SF_SECRET, EOTP_RESCUE_FILE_MAX, buf,
+                           len, why, whylen);
+    if (r == EOTP_E_FILE || r == EOTP_E_NOMEM) {
+        return r == EOTP_E_NOMEM ? r : EOTP_E_CONFIG;
+    }
+    *present = r == EOTP_OK;
+    return r;
+}
+
 int eotp_rescue_load(const char *path, const char *user,
                      struct eotp_rescue_set *set, bool *found, char *why,
                      size_t whylen)
 {
-    struct stat st;
     char *buf = NULL;
     size_t len = 0;
+    bool present = false;
     int r;
 
     *found = false;
-    if (lstat(path, &st) != 0 && errno == ENOENT) {
-        return EOTP_OK; /* no rescue codes on this host */
-    }
-    r = eotp_safefile_read(path, EOTP_SF_SECRET, EOTP_RESCUE_FILE_MAX, &buf,
-                           &len, why, whylen);
-    if (r == EOTP_E_FILE || r == EOTP_E_NOMEM) {
-        return r == EOTP_E_NOMEM ? r : EOTP_E_CONFIG;
-    }
-    if (r != EOTP_OK) {
+    r = eotp_rescue_read(path, &buf, &len, &present, why, whylen);
+    if (r != EOTP_OK || !present) {
         return r;
     }
     r = eotp_rescue_find(buf, len, user, set, found, why, whylen);

@@ -132,6 +132,15 @@ int eotp_rescue_survey(const char *text, size_t len, long long now,
                        char *why, size_t whylen);
 
 /*
+ * Read the whole rescue file at path, checked as a trusted secret file
+ * (*buf NUL-terminated, wipe and free it; eotp_freezero(*buf, *len + 1)).
+ * *present false, nothing read, when there is no file.  EOTP_E_CONFIG
+ * (why says why) when it exists but is untrusted.
+ */
+int eotp_rescue_read(const char *path, char **buf, size_t *len, bool *present,
+                     char *why, size_t whylen);
+
+/*
  * Read user's set from path, checked as a trusted secret file.  *found
  * false when there is no file or no line for the user.  EOTP_E_CONFIG
  * (why says why) when the file exists but is untrusted or invalid.
